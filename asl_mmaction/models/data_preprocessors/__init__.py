@@ -1,0 +1,1 @@
+from .tad_data_preprocessor import ASLDataPreprocessor  # noqa: F401

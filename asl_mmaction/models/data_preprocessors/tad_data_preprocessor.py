@@ -1,0 +1,76 @@
+"""Batch variable-length feature sequences for the detector."""
+import math
+from typing import List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseDataPreprocessor
+from mmaction.registry import MODELS
+
+
+@MODELS.register_module()
+class ASLDataPreprocessor(BaseDataPreprocessor):
+    """Pad ``[C, T_i]`` features into ``[B, C, T]`` and build validity masks.
+
+    In training every batch is padded to ``max_seq_len`` (the crop transform
+    already cut longer videos), as ActionFormer does, so all iterations have
+    the same shape. At inference any length is accepted: the batch is padded
+    to its longest sequence rounded up to a multiple of ``pad_divisor`` (the
+    largest stride times the attention window factor, so every pyramid level
+    has an integer length).
+
+    Args:
+        max_seq_len (int): Training length. Defaults to 2304.
+        pad_divisor (int): Inference lengths are rounded up to a multiple
+            of it. Defaults to 32.
+        pad_value (float): Value written in padded positions.
+    """
+
+    def __init__(self, max_seq_len: int = 2304, pad_divisor: int = 32,
+                 pad_value: float = 0.0) -> None:
+        super().__init__()
+        if max_seq_len % pad_divisor:
+            raise ValueError(f'max_seq_len ({max_seq_len}) must be a multiple '
+                             f'of pad_divisor ({pad_divisor})')
+        self.max_seq_len = max_seq_len
+        self.pad_divisor = pad_divisor
+        self.pad_value = pad_value
+
+    def padded_length(self, lengths: Sequence[int], training: bool) -> int:
+        """Length ``T`` of the padded batch for sequences of ``lengths``."""
+        longest = max(lengths)
+        if training:
+            if longest > self.max_seq_len:
+                raise ValueError(
+                    f'a training sequence has {longest} steps, more than '
+                    f'max_seq_len={self.max_seq_len}: add RandomTemporalCrop '
+                    'to the training pipeline')
+            return self.max_seq_len
+        return max(self.pad_divisor,
+                   math.ceil(longest / self.pad_divisor) * self.pad_divisor)
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        """
+        Args:
+            data (dict): ``inputs``: list of ``Tensor[C, T_i]``;
+                ``data_samples``: list of data samples (optional).
+
+        Returns:
+            dict: ``inputs`` ``Tensor[B, C, T]``, ``masks``
+            ``BoolTensor[B, 1, T]`` (True at real steps), ``data_samples``.
+        """
+        data = self.cast_data(data)
+        inputs: List[torch.Tensor] = data['inputs']
+        if isinstance(inputs, torch.Tensor):  # already batched [B, C, T]
+            inputs = list(inputs)
+        lengths = [x.shape[-1] for x in inputs]
+        total = self.padded_length(lengths, training)
+        batch = torch.stack([
+            F.pad(x.float(), (0, total - x.shape[-1]), value=self.pad_value)
+            for x in inputs
+        ])
+        steps = torch.arange(total, device=batch.device)
+        lengths_t = torch.as_tensor(lengths, device=batch.device)
+        masks = (steps[None, :] < lengths_t[:, None]).unsqueeze(1)
+        return dict(inputs=batch, masks=masks,
+                    data_samples=data.get('data_samples', None))

@@ -1,0 +1,1 @@
+from .asl_detector import ASLDetector  # noqa: F401

@@ -1,0 +1,66 @@
+"""One-stage temporal action detector: backbone -> neck -> dense head."""
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmengine.model import BaseModel
+from mmaction.registry import MODELS
+
+
+@MODELS.register_module()
+class ASLDetector(BaseModel):
+    """ActionFormer-style detector; ASL lives in the head's training losses.
+
+    Args:
+        backbone (dict): Any registered module with
+            ``forward(x [B, C, T], mask [B, 1, T]) -> (feats, masks)``.
+        head (dict): A dense head with ``loss`` / ``predict`` (``ASLHead``).
+        neck (dict, optional): ``forward(feats, masks) -> (feats, masks)``.
+        data_preprocessor (dict, optional): Defaults to
+            ``ASLDataPreprocessor``.
+    """
+
+    def __init__(self, backbone: dict, head: dict, neck: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ASLDataPreprocessor')
+        super().__init__(data_preprocessor=MODELS.build(data_preprocessor),
+                         init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck) if neck is not None else None
+        self.head = MODELS.build(head)
+
+    def extract_feat(self, inputs: torch.Tensor, masks: torch.Tensor):
+        """Pyramid features.
+
+        Args:
+            inputs (Tensor): ``[B, C, T]`` features.
+            masks (BoolTensor): ``[B, 1, T]``.
+
+        Returns:
+            tuple: per-level ``[B, D, T_l]`` features and ``[B, 1, T_l]``
+            masks.
+        """
+        feats, feat_masks = self.backbone(inputs, masks)
+        if self.neck is not None:
+            feats, feat_masks = self.neck(feats, feat_masks)
+        return tuple(feats), tuple(feat_masks)
+
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None,
+                mode: str = 'tensor',
+                masks: Optional[torch.Tensor] = None
+                ) -> Union[Dict[str, torch.Tensor], list, tuple]:
+        """``loss``: dict of losses; ``predict``: data samples with
+        ``pred_instances`` (seconds); ``tensor``: raw head outputs."""
+        if masks is None:  # called without the preprocessor: all valid
+            masks = inputs.new_ones((inputs.shape[0], 1, inputs.shape[-1]),
+                                    dtype=torch.bool)
+        feats, feat_masks = self.extract_feat(inputs, masks)
+        if mode == 'loss':
+            return self.head.loss(feats, feat_masks, data_samples)
+        if mode == 'predict':
+            return self.head.predict(feats, feat_masks, data_samples)
+        if mode == 'tensor':
+            return self.head(feats, feat_masks)
+        raise RuntimeError(f'Invalid mode "{mode}": use loss, predict or '
+                           'tensor')

@@ -1,0 +1,48 @@
+"""Distributed set-up that also works on machines without CUDA.
+
+MMEngine's ``init_dist`` calls ``torch.cuda.set_device`` and the Runner wraps
+the model with ``device_ids=[LOCAL_RANK]``; both fail on CPU. Here, when CUDA
+is absent, the process group is created with gloo before the Runner sees it
+(the Runner then skips its own ``init_dist``) and DDP gets
+``device_ids=None``. Nothing changes on GPU machines.
+"""
+import os
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+
+
+def prepare_distributed(cfg: Config, launcher: str) -> None:
+    """Edit ``cfg`` (and init the process group on CPU) for ``launcher``."""
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    if launcher != 'pytorch':
+        raise RuntimeError(
+            f'launcher "{launcher}" needs CUDA; on a CPU-only machine use '
+            '--launcher pytorch (tools/dist_train.sh)')
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+    if not dist.is_initialized():
+        timeout = timedelta(seconds=dist_cfg.get('timeout', 1800))
+        dist.init_process_group(backend='gloo', timeout=timeout)
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None  # CPU modules take no device ids
+    cfg.model_wrapper_cfg = wrapper
+    # Sync-BN needs CUDA; the models here use LayerNorm only.
+    cfg.pop('sync_bn', None)
+
+
+def shutdown_distributed() -> None:
+    """Barrier then destroy the group: gloo can abort at interpreter exit
+    when a peer is still tearing down its sockets."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def local_rank() -> int:
+    return int(os.environ.get('LOCAL_RANK', 0))

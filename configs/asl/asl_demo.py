@@ -1,0 +1,33 @@
+# ASL on the embedded demo data: a small conv-transformer (4 levels,
+# 64 channels) that trains on 2 CPU cores in about a minute.
+_base_ = [
+    '../_base_/models/asl_convtransformer.py', '../_base_/datasets/demo.py',
+    '../_base_/schedules/adamw_cosine_warmup.py', '../_base_/default_runtime.py'
+]
+channels = 64
+model = dict(
+    data_preprocessor=dict(max_seq_len=384, pad_divisor=64),
+    backbone=dict(in_channels=32, embed_channels=channels, arch=(2, 2, 3),
+                  num_heads=4, window_size=9, max_seq_len=384, path_drop=0.0),
+    neck=dict(in_channels=channels, out_channels=channels, num_levels=4),
+    head=dict(
+        num_classes=6, in_channels=channels, feat_channels=channels,
+        strides=(1, 2, 4, 8),
+        regress_ranges=((0, 4), (4, 8), (8, 16), (16, 10000)),
+        instance_sensitivity=dict(in_channels=channels),
+        contrastive_loss=dict(in_channels=channels)))
+
+max_epochs, warmup_epochs = 16, 2
+train_cfg = dict(max_epochs=max_epochs, val_interval=4)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs,
+         end=max_epochs, T_max=max_epochs - warmup_epochs, eta_min=0.0,
+         convert_to_iter_based=True),
+]
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+default_hooks = dict(logger=dict(interval=10),
+                     checkpoint=dict(interval=4, max_keep_ckpts=2))
+randomness = dict(seed=0)
+work_dir = './work_dirs/asl_demo'
