@@ -1,5 +1,6 @@
-# ActionFormer twin of asl_demo.py: the same model and budget, ASL off.
-_base_ = ['./asl_demo.py']
+# ActionFormer twin of configs/asl/asl_demo.py: same model, data and
+# schedule, every ASL component off.
+_base_ = ['../asl/asl_demo.py']
 model = dict(
     head=dict(class_sensitivity=None, instance_sensitivity=None,
               contrastive_loss=None, video_loss=None))
