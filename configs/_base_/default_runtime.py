@@ -15,6 +15,17 @@ default_hooks = dict(
     sync_buffers=dict(type='SyncBuffersHook'),
 )
 
+# EMA of the weights (decay 0.999 per iteration), as ActionFormer evaluates.
+custom_hooks = [
+    dict(type='EMAHook', ema_type='ExponentialMovingAverage', momentum=0.001,
+         update_buffers=True, priority=49),
+    # Logs the learned class-level sensitivity (mu, sigma, mean weight);
+    # does nothing when the model has no ClassSensitivityEvaluator.
+    dict(type='SensitivityStatsHook'),
+    # Random generator states in checkpoints: exact --resume.
+    dict(type='RNGStateHook'),
+]
+
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

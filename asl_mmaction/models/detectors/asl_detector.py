@@ -5,6 +5,8 @@ import torch
 from mmengine.model import BaseModel
 from mmaction.registry import MODELS
 
+from .nonfinite_guard import guard_losses
+
 
 @MODELS.register_module()
 class ASLDetector(BaseModel):
@@ -17,10 +19,13 @@ class ASLDetector(BaseModel):
         neck (dict, optional): ``forward(feats, masks) -> (feats, masks)``.
         data_preprocessor (dict, optional): Defaults to
             ``ASLDataPreprocessor``.
+        skip_nonfinite (bool): Skip batches whose loss is NaN / inf instead
+            of stopping with an error (see ``nonfinite_guard.py``).
     """
 
     def __init__(self, backbone: dict, head: dict, neck: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
+                 skip_nonfinite: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='ASLDataPreprocessor')
@@ -29,6 +34,7 @@ class ASLDetector(BaseModel):
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck is not None else None
         self.head = MODELS.build(head)
+        self.skip_nonfinite = skip_nonfinite
 
     def extract_feat(self, inputs: torch.Tensor, masks: torch.Tensor):
         """Pyramid features.
@@ -57,7 +63,9 @@ class ASLDetector(BaseModel):
                                     dtype=torch.bool)
         feats, feat_masks = self.extract_feat(inputs, masks)
         if mode == 'loss':
-            return self.head.loss(feats, feat_masks, data_samples)
+            losses = self.head.loss(feats, feat_masks, data_samples)
+            return guard_losses(losses, list(self.parameters()),
+                                data_samples, self.skip_nonfinite)
         if mode == 'predict':
             return self.head.predict(feats, feat_masks, data_samples)
         if mode == 'tensor':

@@ -23,13 +23,5 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
-# EMA of the weights (decay 0.999 per iteration), as ActionFormer evaluates.
-custom_hooks = [
-    dict(type='EMAHook', ema_type='ExponentialMovingAverage', momentum=0.001,
-         update_buffers=True, priority=49),
-    # Logs the learned class-level sensitivity (mu, sigma, mean weight);
-    # does nothing when the model has no ClassSensitivityEvaluator.
-    dict(type='SensitivityStatsHook'),
-]
 # Batch 2 per GPU in the published configs.
 auto_scale_lr = dict(enable=False, base_batch_size=2)

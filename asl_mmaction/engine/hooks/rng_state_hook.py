@@ -1,0 +1,39 @@
+"""Save the random number generators' state in checkpoints.
+
+MMEngine re-seeds every generator when a run starts, so a resumed run would
+draw different random crops, dropout masks and contrastive background
+samples than the run it continues. Restoring the state saved with the
+checkpoint makes ``--resume`` end with the same weights as an uninterrupted
+run (on the same device and number of processes).
+"""
+import random
+
+import numpy as np
+import torch
+from mmengine.hooks import Hook
+from mmaction.registry import HOOKS
+
+
+@HOOKS.register_module()
+class RNGStateHook(Hook):
+    """Store / restore Python, NumPy, torch (and CUDA) generator states."""
+
+    priority = 'VERY_LOW'
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = dict(python=random.getstate(), numpy=np.random.get_state(),
+                     torch=torch.get_rng_state())
+        if torch.cuda.is_available():
+            state['cuda'] = torch.cuda.get_rng_state_all()
+        checkpoint['rng_state'] = state
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        # Only a resume continues the stream; load_from starts a new run.
+        state = checkpoint.get('rng_state')
+        if state is None or not runner._resume:
+            return
+        random.setstate(state['python'])
+        np.random.set_state(state['numpy'])
+        torch.set_rng_state(state['torch'])
+        if 'cuda' in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state['cuda'])

@@ -1,0 +1,88 @@
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [...]``.
+
+``--out FILE`` also writes the predictions (``--out-format ego4d_mq`` for the
+Ego4D-MQ submission layout, ``actionformer`` for ActionFormer-style JSON);
+``--format-only`` writes them without scoring (unlabelled test splits);
+``--show-dir DIR`` draws a ground truth vs prediction timeline per video.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from asl_mmaction.utils import (prepare_distributed,  # noqa: E402
+                                shutdown_distributed, trust_checkpoint)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test a TAD detector')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where to save logs')
+    parser.add_argument('--out', help='write predictions to this file')
+    parser.add_argument('--out-format', default='actionformer',
+                        choices=['actionformer', 'ego4d_mq'])
+    parser.add_argument('--format-only', action='store_true',
+                        help='write predictions without evaluating')
+    parser.add_argument('--protocol', choices=['official', 'actionformer'],
+                        help='override the metric protocol of the config')
+    parser.add_argument('--show-dir',
+                        help='draw a timeline per video into this folder')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args) -> Config:
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.launcher = args.launcher
+    evaluator = dict(cfg.test_evaluator)
+    if args.out:
+        out = args.out[:-5] if args.out.endswith('.json') else args.out
+        evaluator.update(outfile_prefix=out,
+                         submission_format=args.out_format)
+    if args.format_only:
+        if not args.out:
+            raise SystemExit('--format-only needs --out FILE')
+        evaluator['format_only'] = True
+    if args.protocol:
+        evaluator['protocol'] = args.protocol
+    cfg.test_evaluator = evaluator
+    if args.show_dir:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='TimelineVisualizationHook', out_dir=args.show_dir)]
+    return cfg
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg = merge_args(cfg, args)
+    trust_checkpoint(args.checkpoint)  # named by the user
+    prepare_distributed(cfg, args.launcher)
+    try:
+        runner = Runner.from_cfg(cfg)
+        runner.test()
+    finally:
+        shutdown_distributed()
+
+
+if __name__ == '__main__':
+    main()
