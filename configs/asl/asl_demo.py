@@ -6,7 +6,7 @@ _base_ = [
 ]
 channels = 64
 model = dict(
-    data_preprocessor=dict(max_seq_len=384, pad_divisor=64),
+    data_preprocessor=dict(max_seq_len=384, pad_divisor=8),
     backbone=dict(in_channels=32, embed_channels=channels, arch=(2, 2, 3),
                   num_heads=4, window_size=9, max_seq_len=384, path_drop=0.0),
     neck=dict(in_channels=channels, out_channels=channels, num_levels=4),

@@ -11,7 +11,7 @@ _base_ = [
 in_channels = 2304 + 1536
 channels = 1024
 model = dict(
-    data_preprocessor=dict(max_seq_len=1024, pad_divisor=512),
+    data_preprocessor=dict(max_seq_len=1024, pad_divisor=64),
     backbone=dict(in_channels=in_channels, embed_channels=channels,
                   arch=(2, 2, 6), num_heads=16, window_size=9,
                   with_abs_pe=True, max_seq_len=1024, attn_drop=0.1,

@@ -1,0 +1,1 @@
+from .tad_metric import TADMetric  # noqa: F401

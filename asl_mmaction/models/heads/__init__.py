@@ -1,0 +1,1 @@
+from .asl_head import ASLHead  # noqa: F401

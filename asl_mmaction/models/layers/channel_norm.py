@@ -33,8 +33,9 @@ class ChannelLayerNorm(BaseModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, C, T] -> [B, C, T]``."""
         if x.dim() != 3 or x.shape[1] != self.num_channels:
-            raise ValueError(f'ChannelLayerNorm expects [B, {self.num_channels}'
-                             f', T], got {tuple(x.shape)}')
+            raise ValueError(f'ChannelLayerNorm expects '
+                             f'[B, {self.num_channels}, T], got '
+                             f'{tuple(x.shape)}')
         centred = x - x.mean(dim=1, keepdim=True)
         var = centred.pow(2).mean(dim=1, keepdim=True)
         out = centred * torch.rsqrt(var + self.eps)

@@ -64,7 +64,8 @@ class MaskedConv1d(BaseModule):
             mask (BoolTensor): ``[B, 1, T]``.
 
         Returns:
-            tuple: ``out [B, C_out, T // stride]``, ``mask [B, 1, T // stride]``.
+            tuple: ``out [B, C_out, T // stride]`` and
+            ``mask [B, 1, T // stride]``.
         """
         length = x.shape[-1]
         if length % self.stride:

@@ -1,0 +1,3 @@
+from .sigmoid_focal_loss import SigmoidFocalLoss  # noqa: F401
+from .diou_loss_1d import DIoULoss1D  # noqa: F401
+from .loss_normalizer import LossNormalizer  # noqa: F401

@@ -1,0 +1,64 @@
+"""ActionFormer's all-convolutional pyramid backbone."""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmaction.registry import MODELS
+from mmengine.model import BaseModule
+
+from ..layers import ConvBlock1d, ConvEmbedding1d
+from ._checks import check_backbone_inputs
+
+
+@MODELS.register_module()
+class ConvBackbone(BaseModule):
+    """Conv embedding -> stride-1 conv blocks -> down-sampling conv blocks.
+
+    Same pyramid as :class:`ConvTransformerBackbone` with ResNet-style
+    :class:`ConvBlock1d` in place of the transformer blocks.
+
+    Args:
+        in_channels (int): Input feature channels.
+        embed_channels (int): Width ``D`` of every level. Defaults to 512.
+        embed_kernel_size (int): Kernel of the embedding convs. Defaults
+            to 3.
+        embed_with_ln (bool): LayerNorm in the embedding. Defaults to True.
+        arch (tuple): (embedding convs, stem blocks, branch blocks); the
+            output has ``arch[2] + 1`` levels. Defaults to (2, 2, 5).
+        scale_factor (int): Down-sampling per branch block. Defaults to 2.
+    """
+
+    def __init__(self, in_channels: int, embed_channels: int = 512,
+                 embed_kernel_size: int = 3, embed_with_ln: bool = True,
+                 arch: Sequence[int] = (2, 2, 5), scale_factor: int = 2,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if len(arch) != 3:
+            raise ValueError(f'ConvBackbone: arch needs 3 entries (embed '
+                             f'convs, stem, branch), got {arch}')
+        self.in_channels = in_channels
+        self.scale_factor = scale_factor
+        self.num_levels = arch[2] + 1
+        self.embed = ConvEmbedding1d(in_channels, embed_channels, arch[0],
+                                     embed_kernel_size, embed_with_ln)
+        self.stem = nn.ModuleList(
+            ConvBlock1d(embed_channels, 3, 1) for _ in range(arch[1]))
+        self.branch = nn.ModuleList(
+            ConvBlock1d(embed_channels, 3, scale_factor)
+            for _ in range(arch[2]))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor):
+        """``x [B, C, T]``, ``mask [B, 1, T]`` -> ``(feats, masks)``, level
+        ``l`` of shape ``[B, D, T / s**l]`` / ``[B, 1, T / s**l]``."""
+        check_backbone_inputs(type(self).__name__, x, mask, self.in_channels,
+                              self.scale_factor ** (self.num_levels - 1))
+        x = x * mask.to(x.dtype)
+        x, mask = self.embed(x, mask)
+        for block in self.stem:
+            x, mask = block(x, mask)
+        feats, masks = [x], [mask]
+        for block in self.branch:
+            x, mask = block(x, mask)
+            feats.append(x)
+            masks.append(mask)
+        return tuple(feats), tuple(masks)

@@ -1,0 +1,409 @@
+"""ASLHead: ActionFormer's loss against a plain re-implementation, ASL
+wiring through stand-in modules, distributed normalisation, prediction."""
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+from mmaction.registry import MODELS
+from mmengine.structures import InstanceData
+
+from asl_mmaction.models.heads import ASLHead
+from asl_mmaction.models.losses import loss_normalizer
+from asl_mmaction.structures import TADDataSample
+
+K, C, T = 3, 8, 16
+STRIDES = (1, 2, 4)
+RANGES = ((0, 4), (4, 8), (8, 1e4))
+VIDEOS = [  # (start, end, label) in steps
+    [(1.0, 5.5, 0), (3.0, 14.0, 2), (8.0, 9.2, 1), (8.5, 9.7, 0)],
+    [(2.0, 10.0, 1), (12.5, 15.0, 0)],  # the second lies in the padding
+]
+VALID_LEN = (16, 12)
+
+
+def make_head(**kwargs):
+    cfg = dict(type='ASLHead', num_classes=K, in_channels=C,
+               feat_channels=C, strides=STRIDES, regress_ranges=RANGES)
+    cfg.update(kwargs)
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def make_samples(videos=VIDEOS):
+    samples = []
+    for b, video in enumerate(videos):
+        sample = TADDataSample(metainfo=dict(
+            video_name=f'video_{b}', duration=10.0, fps=10.0,
+            feat_stride=4.0, feat_offset=0.5, crop_start=0))
+        gt = InstanceData()
+        gt.segments = torch.tensor([v[:2] for v in video]).reshape(-1, 2)
+        gt.labels = torch.tensor([v[2] for v in video], dtype=torch.long)
+        sample.gt_instances = gt
+        samples.append(sample)
+    return samples
+
+
+def make_inputs(valid_len=VALID_LEN, length=T, seed=1):
+    gen = torch.Generator().manual_seed(seed)
+    base = torch.arange(length)[None, None] < torch.tensor(valid_len)[:, None,
+                                                                       None]
+    # levels keep every 2**l-th step of the mask, as the backbone does
+    masks = tuple(base[..., ::s] for s in STRIDES)
+    feats = tuple(torch.randn(len(valid_len), C, length // s, generator=gen)
+                  * m for s, m in zip(STRIDES, masks))
+    return feats, masks
+
+
+# ---------------------------------------------------- plain reference
+def focal(x, y, alpha=0.25, gamma=2.0):
+    p = 1 / (1 + math.exp(-x))
+    ce = -(y * math.log(p) + (1 - y) * math.log(1 - p))
+    p_t = p * y + (1 - p) * (1 - y)
+    return ce * (1 - p_t)**gamma * (alpha * y + (1 - alpha) * (1 - y))
+
+
+def diou(pred, target):
+    (lp, rp), (lt, rt) = pred, target
+    inter = min(lp, lt) + min(rp, rt)
+    union = lp + rp + lt + rt - inter
+    enclosing = max(lp, lt) + max(rp, rt)
+    rho = ((rp - lp) - (rt - lt)) / 2
+    return 1 - inter / union + (rho / enclosing)**2
+
+
+def reference_loss(cls_logits, reg_offsets, masks, videos,
+                   label_smoothing=0.0, reg_weight=1.0):
+    """ActionFormer's training loss, one point and one segment at a time.
+
+    Returns:
+        dict: loss_cls, loss_reg, num_pos, and the focal sums of the
+        positive / negative rows and the DIoU sum (before normalising).
+    """
+    pos_rows = neg_rows = reg_sum = 0.0
+    num_pos = 0
+    for b, video in enumerate(videos):
+        for level, stride in enumerate(STRIDES):
+            lo, hi = RANGES[level]
+            for i in range(cls_logits[level].shape[1]):
+                if not masks[level][b, 0, i]:
+                    continue
+                t = i * stride
+                cands = []
+                for start, end, label in video:
+                    centre = (start + end) / 2
+                    left_edge = max(centre - 1.5 * stride, start)
+                    right_edge = min(centre + 1.5 * stride, end)
+                    far = max(t - start, end - t)
+                    if left_edge < t < right_edge and lo <= far <= hi:
+                        cands.append((end - start, start, end, label))
+                target = [0.0] * K
+                if cands:
+                    shortest = min(c[0] for c in cands)
+                    for length, _, _, label in cands:
+                        if length <= shortest + 1e-3:
+                            target[label] = 1.0
+                    _, start, end, _ = [c for c in cands
+                                        if c[0] == shortest][0]
+                    num_pos += 1
+                    pred = reg_offsets[level][b, i].tolist()
+                    reg_sum += diou(pred, ((t - start) / stride,
+                                           (end - t) / stride))
+                row = sum(focal(cls_logits[level][b, i, k].item(),
+                                target[k] * (1 - label_smoothing) +
+                                label_smoothing / (K + 1))
+                          for k in range(K))
+                if cands:
+                    pos_rows += row
+                else:
+                    neg_rows += row
+    norm = 0.9 * 100 + 0.1 * max(num_pos, 1)
+    loss_cls = (pos_rows + neg_rows) / norm
+    loss_reg = reg_sum / norm
+    if reg_weight <= 0:  # ActionFormer's adaptive weight
+        reg_weight = loss_cls / max(loss_reg, 0.01)
+    return dict(loss_cls=loss_cls, loss_reg=loss_reg * reg_weight,
+                num_pos=num_pos, pos_rows=pos_rows, neg_rows=neg_rows,
+                reg_sum=reg_sum, norm=norm)
+
+
+@pytest.mark.parametrize('smoothing,reg_weight',
+                         [(0.0, 1.0), (0.1, 2.0), (0.0, 0.0)])
+def test_actionformer_loss_matches_plain_reference(smoothing, reg_weight):
+    head = make_head(label_smoothing=smoothing,
+                     loss_reg=dict(type='DIoULoss1D', loss_weight=reg_weight))
+    feats, masks = make_inputs()
+    losses = head.loss(feats, masks, make_samples())
+    assert set(losses) == {'loss_cls', 'loss_reg'}
+    with torch.no_grad():
+        cls_logits, reg_offsets = head(feats, masks)
+    ref = reference_loss(cls_logits, reg_offsets, masks, VIDEOS, smoothing,
+                         reg_weight)
+    assert ref['num_pos'] >= 10
+    assert losses['loss_cls'].item() == pytest.approx(ref['loss_cls'],
+                                                      rel=1e-5)
+    assert losses['loss_reg'].item() == pytest.approx(ref['loss_reg'],
+                                                      rel=1e-5)
+    assert float(head.loss_normalizer.value) == pytest.approx(ref['norm'])
+
+
+def test_gradients_reach_every_parameter():
+    head = make_head()
+    feats, masks = make_inputs()
+    feats = tuple(f.requires_grad_() for f in feats)
+    losses = head.loss(feats, masks, make_samples())
+    sum(losses.values()).backward()
+    for name, param in head.named_parameters():
+        assert param.grad is not None, name
+        assert torch.isfinite(param.grad).all(), name
+        assert param.grad.abs().sum() > 0, name
+    assert all(f.grad.abs().sum() > 0 for f in feats)
+
+
+def test_batch_without_segments_gives_finite_losses():
+    head = make_head()
+    feats, masks = make_inputs()
+    losses = head.loss(feats, masks, make_samples([[], []]))
+    assert losses['loss_reg'].item() == 0.0
+    assert torch.isfinite(losses['loss_cls'])
+    sum(losses.values()).backward()
+
+
+def test_initial_biases_and_bad_ground_truth():
+    head = make_head(empty_cls=(1, ))
+    bias = head.conv_cls.conv.bias
+    assert bias[0].item() == pytest.approx(-math.log(99))
+    assert torch.sigmoid(bias[1]).item() == pytest.approx(1e-6)
+    head.init_weights()
+    assert bias[0].item() == pytest.approx(-math.log(99))
+    feats, masks = make_inputs()
+    with pytest.raises(ValueError, match='video_1: gt labels'):
+        head.loss(feats, masks, make_samples([[(1, 3, 0)], [(1, 3, 7)]]))
+    with pytest.raises(ValueError, match='video_0: gt segments'):
+        head.loss(feats, masks, make_samples([[(5, 3, 0)], []]))
+    with pytest.raises(ValueError, match='empty_cls'):
+        make_head(empty_cls=(5, ))
+    assert 'loss_normalizer.value' in head.state_dict()
+
+
+# -------------------------------------------- ASL wiring (stand-ins)
+class RecordingModule(nn.Module):
+    """Remembers its last inputs so the test can inspect them."""
+
+    def __init__(self, **kwargs):
+        super().__init__()
+        self.kwargs = kwargs
+        self.seen = {}
+
+
+@MODELS.register_module(force=True)
+class StubClassSensitivity(RecordingModule):
+
+    def forward(self, points, strides, segments, labels, segment_ids):
+        self.seen = dict(points=points, strides=strides, segments=segments,
+                         labels=labels, segment_ids=segment_ids)
+        full = torch.full_like(points, 1.0)
+        return dict(cls=2.0 * full, start=0.5 * full, end=0.25 * full,
+                    loc=3.0 * full)
+
+
+@MODELS.register_module(force=True)
+class StubInstanceSensitivity(RecordingModule):
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.quality = nn.Parameter(torch.tensor(0.5))
+
+    def forward(self, feats, masks):
+        return [self.quality.expand(f.shape[0], f.shape[2], 2)
+                for f in feats]
+
+    def loss(self, pred, cls_target, loc_target):
+        self.seen = dict(pred=pred, cls_target=cls_target,
+                         loc_target=loc_target)
+        return ((pred[:, 0] - cls_target)**2 +
+                (pred[:, 1] - loc_target)**2).mean()
+
+
+@MODELS.register_module(force=True)
+class StubContrastiveLoss(RecordingModule):
+
+    def forward(self, point_feats, segment_ids, sens_cls, sens_start,
+                sens_end, segment_labels, background_mask):
+        self.seen = dict(point_feats=point_feats, segment_ids=segment_ids,
+                         sens_cls=sens_cls, sens_start=sens_start,
+                         sens_end=sens_end, segment_labels=segment_labels,
+                         background_mask=background_mask)
+        return point_feats.mean()
+
+
+@MODELS.register_module(force=True)
+class StubVideoLoss(RecordingModule):
+
+    def forward(self, cls_logits, valid_mask, video_labels):
+        self.seen = dict(video_labels=video_labels, valid_mask=valid_mask)
+        pooled = cls_logits.masked_fill(~valid_mask[..., None], -1e4)
+        return nn.functional.binary_cross_entropy_with_logits(
+            pooled.amax(dim=1), video_labels)
+
+
+def test_class_sensitivity_weights_positive_rows():
+    feats, masks = make_inputs()
+    head = make_head(class_sensitivity=dict(type='StubClassSensitivity'))
+    losses = head.loss(feats, masks, make_samples())
+    with torch.no_grad():
+        cls_logits, reg_offsets = head(feats, masks)
+    ref = reference_loss(cls_logits, reg_offsets, masks, VIDEOS)
+    expected_cls = (2.0 * ref['pos_rows'] + ref['neg_rows']) / ref['norm']
+    assert losses['loss_cls'].item() == pytest.approx(expected_cls, rel=1e-5)
+    assert losses['loss_reg'].item() == pytest.approx(
+        3.0 * ref['loss_reg'], rel=1e-5)
+    seen = head.class_sensitivity.seen
+    assert len(seen['points']) == ref['num_pos']
+    # every positive point lies inside its assigned segment ...
+    assert ((seen['segments'][:, 0] < seen['points']) &
+            (seen['points'] < seen['segments'][:, 1])).all()
+    # ... and segment ids index the batch's segments, video after video
+    all_segs = torch.tensor([s[:2] for v in VIDEOS for s in v])
+    all_labels = torch.tensor([s[2] for v in VIDEOS for s in v])
+    assert torch.equal(all_segs[seen['segment_ids']], seen['segments'])
+    assert torch.equal(all_labels[seen['segment_ids']], seen['labels'])
+    assert set(seen['strides'].tolist()) <= set(STRIDES)
+
+
+def test_instance_contrastive_and_video_modules_are_wired():
+    feats, masks = make_inputs()
+    head = make_head(
+        class_sensitivity=dict(type='StubClassSensitivity'),
+        instance_sensitivity=dict(type='StubInstanceSensitivity'),
+        contrastive_loss=dict(type='StubContrastiveLoss'),
+        video_loss=dict(type='StubVideoLoss'))
+    losses = head.loss(feats, masks, make_samples())
+    assert set(losses) == {'loss_cls', 'loss_reg', 'loss_inst',
+                           'loss_contrast', 'loss_video'}
+    with torch.no_grad():
+        cls_logits, reg_offsets = head(feats, masks)
+    ref = reference_loss(cls_logits, reg_offsets, masks, VIDEOS)
+    # weights: class sensitivity + detached quality (0.5)
+    assert losses['loss_reg'].item() == pytest.approx(
+        3.5 * ref['loss_reg'], rel=1e-5)
+    expected_cls = (2.5 * ref['pos_rows'] + ref['neg_rows']) / ref['norm']
+    assert losses['loss_cls'].item() == pytest.approx(expected_cls, rel=1e-5)
+
+    inst = head.instance_sensitivity.seen
+    assert len(inst['cls_target']) == ref['num_pos']
+    assert ((inst['cls_target'] > 0) & (inst['cls_target'] < 1)).all()
+    assert ((inst['loc_target'] >= 0) & (inst['loc_target'] <= 1)).all()
+    assert not inst['cls_target'].requires_grad
+
+    con = head.contrastive_loss.seen
+    P = sum(T // s for s in STRIDES)
+    assert con['point_feats'].shape == (2, P, C)
+    pos = con['segment_ids'] >= 0
+    assert int(pos.sum()) == ref['num_pos']
+    assert (con['sens_cls'][pos] == 2.0).all()
+    assert (con['sens_end'][pos] == 0.25).all()
+    assert (con['sens_cls'][~pos] == 0).all()
+    assert con['segment_labels'].tolist() == [0, 2, 1, 0, 1, 0]
+    assert not (con['background_mask'] & pos).any()
+    assert con['background_mask'].any()
+    # padded points are never background
+    assert not con['background_mask'][1, 12:16].any()
+
+    video = head.video_loss.seen
+    assert video['video_labels'].tolist() == [[1, 1, 1], [1, 1, 0]]
+    sum(losses.values()).backward()
+    assert head.instance_sensitivity.quality.grad is not None
+
+
+# ------------------------------------------------------- distributed
+def test_two_ranks_train_like_one_process(monkeypatch):
+    """Rank r holds video r; the gradient averaged over ranks (what DDP
+    does) equals the gradient of one process holding both videos."""
+    feats, masks = make_inputs(valid_len=(16, 16))
+    samples = make_samples()
+    single = make_head()
+    sum(single.loss(feats, masks, samples).values()).backward()
+
+    ranks = [copy.deepcopy(make_head()) for _ in range(2)]
+    with torch.no_grad():
+        _, _, pos, _ = _assign(single, feats, masks, samples)
+    total = float(pos.sum())
+    monkeypatch.setattr(loss_normalizer.LossNormalizer, 'world_size',
+                        staticmethod(lambda: 2))
+    monkeypatch.setattr(loss_normalizer.dist, 'all_reduce',
+                        lambda t, op=None: t.fill_(total))
+    for r, head in enumerate(ranks):
+        sub_feats = tuple(f[r:r + 1] for f in feats)
+        sub_masks = tuple(m[r:r + 1] for m in masks)
+        sum(head.loss(sub_feats, sub_masks, samples[r:r + 1]).values()
+            ).backward()
+    for name, param in single.named_parameters():
+        averaged = sum(dict(h.named_parameters())[name].grad
+                       for h in ranks) / 2
+        assert torch.allclose(param.grad, averaged, rtol=1e-4,
+                              atol=1e-7), name
+
+
+def _assign(head, feats, masks, samples):
+    from asl_mmaction.models.heads.dense_targets import pad_gt_instances
+    from asl_mmaction.models.task_modules import assign_targets
+    points = head.prior_generator([f.shape[-1] for f in feats])
+    segs, labels, valid = pad_gt_instances(samples, K, points.device)
+    return assign_targets(points, segs, labels, valid, K)
+
+
+# ---------------------------------------------------------- predict
+def test_predict_decodes_to_seconds_with_crop_and_clipping():
+    head = make_head(test_cfg=dict(
+        score_thr=0.01, nms_pre=100, min_duration=0.05, max_per_video=10,
+        nms=dict(method='soft_gaussian', sigma=0.5, min_score=0.001)))
+    _, masks = make_inputs(valid_len=(16, 8))
+    cls_logits = [torch.full((2, T // s, K), -20.0) for s in STRIDES]
+    reg_offsets = [torch.zeros(2, T // s, 2) for s in STRIDES]
+    cls_logits[1][0, 3, 2] = 5.0  # level 1 (stride 2), t = 6, class 2
+    reg_offsets[1][0, 3] = torch.tensor([1.5, 0.5])  # steps [3, 7]
+    cls_logits[0][1, 12, 0] = 5.0  # padded point: must be ignored
+    reg_offsets[0][1, 12] = 1.0
+    samples = make_samples()
+    samples[0].set_metainfo(dict(crop_start=10, duration=6.5))
+    out = head.predict_by_feat(cls_logits, reg_offsets, masks, samples)
+    pred = out[0].pred_instances
+    # steps [13, 17] -> (s + 0.5) * 4 / 10 s = [5.4, 7.0], clipped at 6.5
+    assert torch.allclose(pred.segments, torch.tensor([[5.4, 6.5]]))
+    assert torch.allclose(pred.scores, torch.sigmoid(torch.tensor([5.0])))
+    assert pred.labels.tolist() == [2]
+    assert len(out[1].pred_instances) == 0
+
+
+def test_predict_batch_of_videos_with_different_lengths():
+    head = make_head(test_cfg=dict(
+        score_thr=0.001, nms_pre=50, min_duration=0.05, max_per_video=30,
+        nms=dict(method='soft_gaussian', iou_threshold=0.1, sigma=0.5,
+                 min_score=0.001, voting_threshold=0.7,
+                 class_agnostic=False)))
+    head.eval()
+    feats, masks = make_inputs(valid_len=(16, 11, 5))
+    samples = make_samples([[], [], []])
+    for sample, duration in zip(samples, (6.8, 4.8, 2.2)):
+        sample.set_metainfo(dict(duration=duration))
+    with torch.no_grad():
+        out = head.predict(feats, masks, samples)
+    assert len(out) == 3
+    for sample in out:
+        pred = sample.pred_instances
+        assert 0 < len(pred) <= 30
+        duration = sample.metainfo['duration']
+        assert ((pred.segments >= 0) & (pred.segments <= duration)).all()
+        assert (pred.segments[:, 1] >= pred.segments[:, 0]).all()
+        assert pred.labels.dtype == torch.long
+        assert ((pred.labels >= 0) & (pred.labels < K)).all()
+        assert (pred.scores[:-1] >= pred.scores[1:]).all()
+    # a shorter video yields no segment starting after its valid end
+    last = (5 - 1 + 0.5) * 4 / 10  # last valid step, in seconds
+    assert (out[2].pred_instances.segments[:, 0] <= last + 1e-6).all()
+
+
+def test_head_is_registered():
+    assert MODELS.get('ASLHead') is ASLHead
