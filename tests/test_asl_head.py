@@ -407,3 +407,35 @@ def test_predict_batch_of_videos_with_different_lengths():
 
 def test_head_is_registered():
     assert MODELS.get('ASLHead') is ASLHead
+
+
+# ------------------------------------------- ASL on, real modules
+@pytest.mark.parametrize('mode', ['normalized', 'reference'])
+def test_config_head_with_real_asl_modules_trains(mode):
+    from mmengine.config import Config
+    cfg = Config.fromfile('configs/_base_/models/asl_convtransformer.py')
+    head_cfg = cfg.model.head
+    head_cfg.update(num_classes=K, in_channels=C, feat_channels=C,
+                    strides=STRIDES, regress_ranges=RANGES,
+                    video_loss=dict(type='VideoMultiLabelLoss'))
+    head_cfg.class_sensitivity.mode = mode
+    head_cfg.instance_sensitivity.in_channels = C
+    head_cfg.contrastive_loss.in_channels = C
+    torch.manual_seed(0)
+    head = MODELS.build(head_cfg)
+    feats, masks = make_inputs()
+    losses = head.loss(feats, masks, make_samples())
+    assert set(losses) == {'loss_cls', 'loss_reg', 'loss_inst',
+                           'loss_contrast', 'loss_video'}
+    assert all(torch.isfinite(v) for v in losses.values())
+    # the weighting changes the losses compared with ActionFormer's
+    with torch.no_grad():
+        cls_logits, reg_offsets = head(feats, masks)
+    ref = reference_loss(cls_logits, reg_offsets, masks, VIDEOS)
+    assert losses['loss_cls'].item() != pytest.approx(ref['loss_cls'])
+    sum(losses.values()).backward()
+    for module in (head.class_sensitivity, head.instance_sensitivity,
+                   head.contrastive_loss):
+        grads = [p.grad for p in module.parameters()]
+        assert grads and all(g is not None for g in grads), module
+        assert any(g.abs().sum() > 0 for g in grads), module

@@ -134,18 +134,31 @@ def random_batch(gen, batch_size, max_gt, num_classes, length):
     return segs, labels, valid
 
 
-def test_vectorised_equals_reference_on_random_batches():
+@pytest.mark.parametrize('radius', [1.5, 0.5, 2.7])
+def test_vectorised_equals_reference_on_random_batches(radius):
     gen = torch.Generator().manual_seed(0)
     points = PointGenerator1D(
         strides=(1, 2, 4, 8),
         regress_ranges=((0, 4), (4, 8), (8, 16), (16, 1e4)))([64, 32, 16, 8])
+    num_pos = 0
     for _ in range(20):
         segs, labels, valid = random_batch(gen, 3, 6, 5, 64)
-        fast = assign_targets(points, segs, labels, valid, 5)
-        slow = assign_targets_loop(points, segs, labels, valid, 5)
+        fast = assign_targets(points, segs, labels, valid, 5, radius)
+        slow = assign_targets_loop(points, segs, labels, valid, 5, radius)
         for a, b in zip(fast, slow):
             assert torch.equal(a, b)
-        assert fast[2].any()  # the comparison is not vacuous
+        num_pos += int(fast[2].sum())
+    assert num_pos > 100  # the comparison is not vacuous
+
+
+def test_segments_beyond_the_sequence_claim_nothing_outside_it():
+    points = one_level(length=8)
+    segs, labels, valid = batch([(-6, -1, 0), (10, 20, 1), (5, 11, 1)])
+    cls_t, _, pos, gt = assign_targets(points, segs, labels, valid, 2,
+                                       center_sample_radius=3)
+    # only the segment overlapping [0, 8) has points, at t = 6 and 7
+    assert positives(pos, points) == [6, 7]
+    assert gt[0, 6:].tolist() == [2, 2]
 
 
 def test_bad_shapes_raise():

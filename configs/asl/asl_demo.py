@@ -13,9 +13,7 @@ model = dict(
     head=dict(
         num_classes=6, in_channels=channels, feat_channels=channels,
         strides=(1, 2, 4, 8),
-        regress_ranges=((0, 4), (4, 8), (8, 16), (16, 10000)),
-        instance_sensitivity=dict(in_channels=channels),
-        contrastive_loss=dict(in_channels=channels)))
+        regress_ranges=((0, 4), (4, 8), (8, 16), (16, 10000))))
 
 max_epochs, warmup_epochs = 16, 2
 train_cfg = dict(max_epochs=max_epochs, val_interval=4)

@@ -23,8 +23,6 @@ model = dict(
         regress_ranges=((0, 4), (2, 8), (4, 16), (8, 32), (16, 64),
                         (32, 128), (64, 10000)),
         loss_normalizer=dict(init=100.0, momentum=0.9),
-        instance_sensitivity=dict(in_channels=channels),
-        contrastive_loss=dict(in_channels=channels),
         test_cfg=dict(nms=dict(sigma=0.9, voting_threshold=0.95))))
 
 max_epochs, warmup_epochs = 15, 5

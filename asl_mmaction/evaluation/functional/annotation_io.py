@@ -61,6 +61,7 @@ def _read_json(path: str, subset: Optional[str]):
     with open(path) as f:
         database = json.load(f)
     database = database.get('database', database)
+    label_ids = _label_ids(path, database)
     names = {}
     videos = {}
     for video, info in database.items():
@@ -69,10 +70,11 @@ def _read_json(path: str, subset: Optional[str]):
             try:
                 seg = ann['segment'] if 'segment' in ann else \
                     [ann['start_time'], ann['end_time']]
-                label = int(ann['label_id'])
+                label = label_ids[ann['label']] if label_ids else \
+                    int(ann['label_id'])
             except (KeyError, TypeError, ValueError) as err:
                 raise ValueError(f'{path}: video {video}, annotation {i}: '
-                                 f'no segment / label_id ({err!r})') from err
+                                 f'no segment / label ({err!r})') from err
             names.setdefault(label, ann.get('label', f'class_{label}'))
             segs.append([float(seg[0]), float(seg[1])])
             labels.append(label)
@@ -92,6 +94,21 @@ def _read_json(path: str, subset: Optional[str]):
     num_classes = 1 + max(names, default=-1)
     classes = tuple(names.get(i, f'class_{i}') for i in range(num_classes))
     return videos, classes
+
+
+def _label_ids(path: str, database: dict) -> Optional[Dict[str, int]]:
+    """Indices for files that name classes without ``label_id`` (the
+    official Ego4D layout): sorted names. ``None`` when ids are given."""
+    anns = [a for info in database.values()
+            for a in info.get('annotations', [])]
+    with_id = sum('label_id' in a for a in anns)
+    if with_id == len(anns):
+        return None
+    if with_id:
+        raise ValueError(f'{path}: only {with_id} of {len(anns)} annotations '
+                         'have a "label_id"; give it to all or none')
+    return {name: i for i, name in enumerate(sorted(
+        {str(a.get('label')) for a in anns}))}
 
 
 def _read_epic_csv(path: str, task: str):

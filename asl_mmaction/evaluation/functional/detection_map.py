@@ -55,6 +55,8 @@ def match_detections(pred: SegmentSet, gt: SegmentSet,
     locked = np.zeros((tious.shape[0], len(gt)), dtype=bool)
     bounds = np.searchsorted(rank, np.arange(rank.max(initial=-1) + 2))
     for start, end in zip(bounds[:-1], bounds[1:]):
+        if start == end:  # no usable pair at this rank
+            continue
         p, g = pi[start:end], gi[start:end]
         valid = (iou[None, start:end] >= tious[:, None]) & ~locked[:, g]
         # First valid pair of each prediction = its best free GT.

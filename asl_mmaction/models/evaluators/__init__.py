@@ -1,0 +1,2 @@
+from .class_sensitivity import ClassSensitivityEvaluator  # noqa: F401
+from .instance_sensitivity import InstanceSensitivityEvaluator  # noqa: F401

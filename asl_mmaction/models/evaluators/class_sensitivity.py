@@ -23,7 +23,7 @@ lower the loss by shrinking every weight (mu far away or sigma to 0);
 with a fixed per-segment mean only the *shape* can change, so the weights
 move loss towards the points that matter instead of switching it off.
 """
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 import torch.nn as nn
@@ -179,7 +179,7 @@ class ClassSensitivityEvaluator(nn.Module):
     def _reset_running(self) -> None:
         # Plain attributes, not buffers: they are logging state, must not
         # enter checkpoints nor be broadcast by DDP.
-        self._weight_sum = None  # [K, 2] sums of cls / loc weights
+        self._weight_sum = None  # [K, 4] sums of cls, loc, cls^2, loc^2
         self._count = None  # [K] positive points seen
 
     @torch.no_grad()
@@ -187,10 +187,11 @@ class ClassSensitivityEvaluator(nn.Module):
                     w_loc: Tensor) -> None:
         if self._weight_sum is None or \
                 self._weight_sum.device != labels.device:
-            self._weight_sum = torch.zeros(self.num_classes, 2,
+            self._weight_sum = torch.zeros(self.num_classes, 4,
                                            device=labels.device)
             self._count = torch.zeros(self.num_classes, device=labels.device)
         w = torch.stack([w_cls, w_loc], dim=1).float()
+        w = torch.cat([w, w.pow(2)], dim=1)
         self._weight_sum.index_add_(0, labels, w)
         self._count.index_add_(0, labels, torch.ones_like(w_cls).float())
 
@@ -199,22 +200,30 @@ class ClassSensitivityEvaluator(nn.Module):
         """Learned Gaussians and mean positive weights since the last call,
         on the CPU; resets the running sums.
 
+        In ``normalized`` mode the mean weight is 1 by construction; the
+        mean *squared* weight (1 for flat weights, up to the number of
+        points of a segment when one point takes everything) then shows
+        how peaked the Gaussians have become.
+
         Returns:
             dict: ``mu`` and ``sigma`` ``[K, 3]`` (columns :data:`TASKS`,
-            effective sigma), ``weight_sum`` ``[K, 2]`` (cls, loc) and
-            ``count`` ``[K]`` since the last reset, and ``mean_weight``
-            ``[K, 2]`` (NaN for classes without positive points).
+            effective sigma); since the last reset ``weight_sum`` and
+            ``weight_sq_sum`` ``[K, 2]`` (columns cls, loc), ``count``
+            ``[K]``, and their ratios ``mean_weight`` and
+            ``mean_sq_weight`` ``[K, 2]`` (NaN for classes without points).
         """
         if self._weight_sum is None:
-            weight_sum = torch.zeros(self.num_classes, 2)
+            sums = torch.zeros(self.num_classes, 4)
             count = torch.zeros(self.num_classes)
         else:
-            weight_sum, count = self._weight_sum.cpu(), self._count.cpu()
-        mean = weight_sum / count[:, None]  # 0 / 0 -> NaN: no points
+            sums, count = self._weight_sum.cpu(), self._count.cpu()
+        mean = sums / count[:, None]  # 0 / 0 -> NaN: no points
         self._reset_running()
         return dict(mu=self.mu.detach().float().cpu(),
                     sigma=self.effective_sigma().detach().float().cpu(),
-                    weight_sum=weight_sum, count=count, mean_weight=mean)
+                    weight_sum=sums[:, :2], weight_sq_sum=sums[:, 2:],
+                    count=count, mean_weight=mean[:, :2],
+                    mean_sq_weight=mean[:, 2:])
 
     # --------------------------------------------------------- validation
     def _check_inputs(self, points, strides, segments, labels,

@@ -140,9 +140,13 @@ class ASLHead(BaseModule):
         if self.adaptive_reg_weight:
             self.loss_reg.loss_weight = 1.0
         self.loss_normalizer = LossNormalizer(**loss_normalizer)
-        self.class_sensitivity = _build_optional(class_sensitivity)
-        self.instance_sensitivity = _build_optional(instance_sensitivity)
-        self.contrastive_loss = _build_optional(contrastive_loss)
+        # configs may leave out what the head already knows
+        self.class_sensitivity = _build_optional(
+            class_sensitivity, num_classes=num_classes)
+        self.instance_sensitivity = _build_optional(
+            instance_sensitivity, in_channels=in_channels)
+        self.contrastive_loss = _build_optional(contrastive_loss,
+                                                in_channels=in_channels)
         self.video_loss = _build_optional(video_loss)
         self._init_cls_bias()
 
@@ -240,7 +244,7 @@ class ASLHead(BaseModule):
         assigned = assigned.masked_fill(~pos, -1)
         # sum / EMA(global positives) * world size: see LossNormalizer
         divisor = (self.loss_normalizer.update(pos.sum()) /
-                   1)
+                   self.loss_normalizer.world_size())
 
         w_cls, w_loc, sens = self._positive_weights(
             points, gt_segs, gt_labels, gt_valid, pos, assigned)
@@ -380,5 +384,8 @@ class ASLHead(BaseModule):
         return list(data_samples)
 
 
-def _build_optional(cfg: Optional[dict]) -> Optional[nn.Module]:
-    return MODELS.build(cfg) if cfg is not None else None
+def _build_optional(cfg: Optional[dict], **defaults) -> Optional[nn.Module]:
+    """Build ``cfg`` (None stays None), filling in missing ``defaults``."""
+    if cfg is None:
+        return None
+    return MODELS.build({**defaults, **cfg})

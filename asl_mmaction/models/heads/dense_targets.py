@@ -1,6 +1,6 @@
 """Batch-level helpers around label assignment: padded ground truth, ids
 of the assigned segments, background points."""
-from typing import List, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import torch
 import torch.nn.functional as F

@@ -11,7 +11,7 @@ features of an action thus learn to agree, and to differ from background.
 
 Per anchor ``a`` with positives ``P(a)`` and negatives ``N(a)``::
 
-    l(a) = mean_{p in P(a)} -log( e^{s_ap} / (e^{s_ap} + sum_{n in N(a)} e^{s_an}) )
+    l(a) = mean_{p in P(a)} -log(e^s_ap / (e^s_ap + sum_{n in N(a)} e^s_an))
 
 with ``s = cos / temperature``; the loss is the mean of ``l(a)`` over the
 anchors having at least one positive and one negative, times
@@ -42,6 +42,8 @@ def argmax_per_segment(values: Tensor, ids: Tensor, num_segments: int
         without any entry.
     """
     n = values.numel()
+    if num_segments == 0:
+        return ids.new_zeros(0)
     member = ids >= 0
     safe_ids = ids.clamp_min(0)
     values = values.detach().float()

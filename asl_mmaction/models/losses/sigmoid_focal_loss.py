@@ -1,7 +1,6 @@
 """Sigmoid focal loss for dense multi-label classification (RetinaNet)."""
 from typing import Optional
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor

@@ -45,14 +45,13 @@ model = dict(
                       loss_weight=1.0),
         loss_reg=dict(type='DIoULoss1D', loss_weight=1.0),
         loss_normalizer=dict(init=100.0, momentum=0.9),
-        # --- ASL (training only); set all four to None for ActionFormer ---
+        # --- ASL (training only); set all four to None for ActionFormer.
+        # The head fills in num_classes / in_channels. ---
         class_sensitivity=dict(type='ClassSensitivityEvaluator',
                                mode='normalized'),
-        instance_sensitivity=dict(type='InstanceSensitivityEvaluator',
-                                  in_channels=512),
+        instance_sensitivity=dict(type='InstanceSensitivityEvaluator'),
         contrastive_loss=dict(type='ActionSensitiveContrastiveLoss',
-                              in_channels=512, temperature=0.1,
-                              loss_weight=0.1),
+                              temperature=0.1, loss_weight=0.1),
         video_loss=None,
         test_cfg=dict(
             score_thr=0.001, nms_pre=5000, min_duration=0.05,

@@ -7,8 +7,11 @@ warmup_epochs = 5
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.05),
+    # The Gaussians' mu / sigma are not weights to shrink either.
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0,
-                       custom_keys=dict(pos_embed=dict(decay_mult=0.0))),
+                       custom_keys=dict(
+                           pos_embed=dict(decay_mult=0.0),
+                           class_sensitivity=dict(decay_mult=0.0))),
     clip_grad=dict(max_norm=1.0, norm_type=2),
 )
 param_scheduler = [

@@ -1,0 +1,241 @@
+"""Timeline, sensitivity-curve and architecture plots, and tools/visualize.py.
+"""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.image import imread
+
+from asl_mmaction.evaluation.functional import dump_predictions
+from asl_mmaction.models.evaluators.class_sensitivity import \
+    ClassSensitivityEvaluator
+from asl_mmaction.visualization.architecture import draw_architecture
+from asl_mmaction.visualization.sensitivity_curves import (
+    draw_sensitivity_curves, gaussian_curves, sensitivity_parameters)
+from asl_mmaction.visualization.timeline import (draw_timelines,
+                                                 draw_video_timeline,
+                                                 normalize_video,
+                                                 safe_file_name,
+                                                 select_predictions)
+
+REPO = Path(__file__).resolve().parents[1]
+CLASSES = ('take', 'put', 'open', 'close')
+
+
+def _load_tool(name):
+    spec = importlib.util.spec_from_file_location(
+        f'tool_{name}', REPO / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_png(path, min_size=(50, 50)):
+    path = Path(path)
+    assert path.is_file() and path.stat().st_size > 1000
+    assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    height, width = imread(str(path)).shape[:2]
+    assert height >= min_size[0] and width >= min_size[1]
+
+
+def make_video(name, tensors=False, seed=0):
+    rng = np.random.default_rng(seed)
+    starts = rng.uniform(0, 80, size=6)
+    preds = dict(segments=np.stack([starts, starts + 5], 1),
+                 scores=np.array([0.95, 0.8, 0.5, 0.31, 0.29, 0.05]),
+                 labels=np.array([0, 1, 2, 0, 3, 1]))
+    if tensors:
+        preds = {k: torch.as_tensor(v) for k, v in preds.items()}
+    return dict(video_name=name, duration=100.0,
+                ann_segments=np.array([[1.0, 6.0], [20.0, 30.0]]),
+                ann_labels=np.array([0, 2]), pred_instances=preds)
+
+
+# ------------------------------------------------------------------ timeline
+def test_draw_timelines_one_panel_per_video(tmp_path):
+    videos = [make_video(f'v{i}', tensors=i % 2 == 1, seed=i)
+              for i in range(5)]
+    out = tmp_path / 'sub' / 'timelines.png'
+    fig = draw_timelines(videos, str(out), CLASSES, score_thr=0.3,
+                         max_videos=3)
+    assert len(fig.axes) == 3
+    assert_png(out)
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (0.0, 100.0)  # seconds of the whole video
+    # GT classes {take, open} + kept predictions {take, put, open}
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ['take', 'put', 'open']
+    # scores >= 0.3 are written on their bars, lower ones are not
+    texts = {t.get_text() for t in ax.texts}
+    assert {'0.95', '0.80', '0.50', '0.31'} <= texts
+    assert '0.29' not in texts and '0.05' not in texts
+
+
+def test_prediction_opacity_follows_score(tmp_path):
+    video = make_video('v')
+    fig = draw_video_timeline(video, None, CLASSES, score_thr=0.0, top_k=3)
+    bars = fig.axes[0].collections
+    # 2 GT bars (alpha None) then the 3 best predictions, lowest first
+    alphas = [c.get_alpha() for c in bars if c.get_alpha() is not None]
+    assert alphas == pytest.approx([0.5, 0.8, 0.95])
+
+
+def test_select_predictions_threshold_and_top_k():
+    scores = np.array([0.2, 0.9, 0.5, 0.7])
+    keep = select_predictions(np.zeros((4, 2)), scores, np.zeros(4), 0.4, 2)
+    assert keep.tolist() == [1, 3]
+
+
+def test_video_without_predictions_or_ground_truth(tmp_path):
+    video = dict(video_name='empty', duration=30.0)
+    fig = draw_video_timeline(video, str(tmp_path / 'e.png'))
+    assert len(fig.axes) == 1
+    assert_png(tmp_path / 'e.png')
+
+
+def test_timeline_bad_input_names_video():
+    video = make_video('broken')
+    video['ann_labels'] = np.array([0])
+    with pytest.raises(ValueError, match='broken'):
+        normalize_video(video)
+    video = make_video('broken2')
+    video['pred_instances']['scores'] = np.array([0.5])
+    with pytest.raises(ValueError, match='broken2'):
+        draw_timelines([video], None)
+    with pytest.raises(ValueError, match='no video'):
+        draw_timelines([], None)
+
+
+def test_safe_file_name():
+    assert safe_file_name('a/b c.mp4') == 'a_b_c.mp4'
+    assert safe_file_name('..') == 'video'
+
+
+# ------------------------------------------------------- sensitivity curves
+def test_sensitivity_curves_from_module(tmp_path):
+    module = ClassSensitivityEvaluator(num_classes=5)
+    with torch.no_grad():
+        module.mu[3] = torch.tensor([0.2, -0.4, 0.3])
+        module.sigma[3] -= 2.0
+    out = tmp_path / 'sens.png'
+    fig = draw_sensitivity_curves(module, [0, 3, 4, 1], CLASSES + ('x', ),
+                                  str(out))
+    assert len(fig.axes) == 4  # the empty 6th slot of a 2x3 grid is removed
+    assert_png(out)
+    assert fig.axes[1].get_title() == '3: close'
+    # the plotted cls curve of class 3 peaks at its mu
+    line = fig.axes[1].get_lines()[0]
+    x, y = line.get_xdata(), line.get_ydata()
+    assert x[np.argmax(y)] == pytest.approx(0.2, abs=0.01)
+    # the effective sigma (sigma_min + softplus) is what is drawn, and
+    # reading the parameters must not reset the training statistics
+    mu, sigma, mode = sensitivity_parameters(module)
+    assert mode == 'normalized'
+    assert sigma[3, 0] == pytest.approx(
+        float(module.effective_sigma()[3, 0].detach()))
+    assert sigma[3, 0] > module.sigma_min
+    assert module._weight_sum is None
+
+
+def test_sensitivity_curves_from_stats_dict_reference_mode(tmp_path):
+    mu = np.array([[0.0, -0.5, 0.5], [0.1, -0.2, 0.2]])
+    sigma = np.array([[1.0, 1.0, 1.0], [0.3, 0.4, 0.5]])
+    stats = dict(mu=torch.tensor(mu), sigma=torch.tensor(sigma),
+                 mode='reference')
+    fig = draw_sensitivity_curves(stats, [1], None, None)
+    assert len(fig.axes) == 1
+    x = np.linspace(-0.5, 0.5, 11)
+    curves = gaussian_curves(mu[1], sigma[1], x, mode='reference')
+    expected_start = np.exp(-(x + 0.2) ** 2 / (2 * 0.4 ** 2))
+    np.testing.assert_allclose(curves['start'], expected_start)
+    np.testing.assert_allclose(
+        curves['loc'], (curves['start'] + curves['end']) / 2 * curves['cls'])
+    normalized = gaussian_curves(mu[1], sigma[1], x, mode='normalized')
+    np.testing.assert_allclose(
+        normalized['loc'], (curves['start'] + curves['end']) / 2)
+
+
+def test_sensitivity_curves_bad_input():
+    module = ClassSensitivityEvaluator(num_classes=2)
+    with pytest.raises(ValueError, match='outside the 2 classes'):
+        draw_sensitivity_curves(module, [2], None, None)
+    with pytest.raises(KeyError, match='sigma'):
+        draw_sensitivity_curves(dict(mu=np.zeros((2, 3))), [0], None, None)
+    with pytest.raises(TypeError):
+        draw_sensitivity_curves(object(), [0], None, None)
+
+
+# ------------------------------------------------------------ architecture
+def test_architecture_diagram(tmp_path):
+    out = tmp_path / 'asl_overview.png'
+    fig = draw_architecture(str(out), dpi=50)
+    assert len(fig.axes) == 1
+    texts = ' '.join(t.get_text() for t in fig.axes[0].texts)
+    for part in ('backbone', 'feature pyramid', 'class-level sensitivity',
+                 'instance-level sensitivity', 'focal', 'DIoU',
+                 'contrastive'):
+        assert part in texts
+    assert_png(out, min_size=(400, 700))
+
+
+# ------------------------------------------------------- tools/visualize.py
+def _write_ego4d_annotations(path):
+    database = {}
+    for i in range(3):
+        database[f'clip{i}'] = dict(
+            subset='val' if i < 2 else 'train', duration=100.0,
+            annotations=[dict(segment=[1.0, 6.0], label='put', label_id=1),
+                         dict(segment=[20.0, 30.0], label='take',
+                              label_id=0)])
+    path.write_text(json.dumps({'version': 'v1', 'database': database}))
+
+
+def test_visualize_timeline_tool(tmp_path):
+    ann = tmp_path / 'ann.json'
+    _write_ego4d_annotations(ann)
+    results = {f'clip{i}': dict(segments=[[1.5, 6.5], [50, 60]],
+                                scores=[0.9, 0.4], labels=[1, 0])
+               for i in range(3)}
+    pred = tmp_path / 'pred.json'
+    dump_predictions(results, str(pred), format='ego4d_mq',
+                     classes=('take', 'put'))
+    tool = _load_tool('visualize')
+    videos, classes, unknown = tool.timeline_videos(
+        str(pred), str(ann), 'ego4d_mq', 'val')
+    assert [v['video_name'] for v in videos] == ['clip0', 'clip1']
+    assert classes == ('take', 'put') and unknown == ['clip2']
+    np.testing.assert_allclose(videos[0]['pred_instances']['segments'],
+                               [[1.5, 6.5], [50, 60]])
+    out = tmp_path / 'vis'
+    tool.main(['timeline', str(pred), '--ann-file', str(ann), '--dataset',
+               'ego4d_mq', '--out', str(out)])
+    assert sorted(p.name for p in out.iterdir()) == [
+        'clip0.png', 'clip1.png', 'overview.png']
+    assert_png(out / 'clip0.png')
+    # predictions of another split: a clear error, not an empty folder
+    dump_predictions({'clip2': results['clip2']}, str(pred),
+                     format='ego4d_mq', classes=('take', 'put'))
+    with pytest.raises(ValueError, match='none of its 1 videos'):
+        tool.timeline_videos(str(pred), str(ann), 'ego4d_mq', 'val')
+
+
+def test_visualize_sensitivity_tool(tmp_path):
+    config = tmp_path / 'cfg.py'
+    config.write_text("default_scope = 'mmaction'\n"
+                      "model = dict(type='ClassSensitivityEvaluator', "
+                      "num_classes=4)\n")
+    module = ClassSensitivityEvaluator(num_classes=4)
+    with torch.no_grad():
+        module.mu[2, 0] = 0.25
+    ckpt = tmp_path / 'model.pth'
+    torch.save(dict(state_dict=module.state_dict(), meta={}), ckpt)
+    tool = _load_tool('visualize')
+    loaded = tool.load_sensitivity_evaluator(str(config), str(ckpt))
+    assert float(loaded.mu[2, 0].detach()) == pytest.approx(0.25)
+    out = tmp_path / 'sens.png'
+    tool.main(['sensitivity', str(config), str(ckpt), '--classes', '0', '2',
+               '--out', str(out)])
+    assert_png(out)
