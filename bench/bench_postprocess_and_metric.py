@@ -14,7 +14,6 @@ full EPIC-KITCHENS-100 validation set.
 Results also go to ``bench/results/postprocess_and_metric.json``.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import time

@@ -106,9 +106,10 @@ def test_voting_refines_boundaries():
 
 
 def test_empty_and_invalid_inputs():
+    no_labels = torch.zeros(0, dtype=torch.long)
     out = batched_nms_1d([torch.zeros(0, 2), _t([[0, 1]])],
                          [torch.zeros(0), _t([0.0001])],
-                         [torch.zeros(0, dtype=torch.long), _t([0], torch.long)])
+                         [no_labels, _t([0], torch.long)])
     assert [o[1].numel() for o in out] == [0, 0]
     assert batched_nms_1d([], [], []) == []
     with pytest.raises(ValueError, match='method'):

@@ -115,7 +115,8 @@ def test_metric_format_only_dumps_submission(tmp_path):
 
 
 def test_metric_dumps_while_scoring(tmp_path):
-    metric = TADMetric(tiou_thresholds=(0.5, ), submission_format='actionformer',
+    metric = TADMetric(tiou_thresholds=(0.5, ),
+                       submission_format='actionformer',
                        outfile_prefix=str(tmp_path / 'val.json'))
     metric.dataset_meta = dict(classes=CLASSES)
     sample = _sample('c1')

@@ -67,7 +67,8 @@ def check_nms_args(method: str, iou_threshold: float, sigma: float,
     if method == 'soft_gaussian' and sigma <= 0:
         raise ValueError(f'soft_gaussian NMS needs sigma > 0, got {sigma}')
     if not 0 <= iou_threshold <= 1:
-        raise ValueError(f'iou_threshold must be in [0, 1], got {iou_threshold}')
+        raise ValueError('iou_threshold must be in [0, 1], got '
+                         f'{iou_threshold}')
     if max_per_video < 1:
         raise ValueError(f'max_per_video must be >= 1, got {max_per_video}')
 

@@ -1,7 +1,7 @@
 """Plots of the learned class-level sensitivity Gaussians.
 
-:class:`~asl_mmaction.models.evaluators.class_sensitivity.ClassSensitivityEvaluator`
-keeps, per class, three Gaussians over the relative position ``x`` of a point
+``ClassSensitivityEvaluator`` (``asl_mmaction/models/evaluators/``) keeps,
+per class, three Gaussians over the relative position ``x`` of a point
 inside its ground-truth segment: ``cls`` (classification weight), ``start``
 and ``end`` (localization; their mean is the regression weight). ``x`` is
 ``(t - centre) / length``, so -0.5 is the segment start and +0.5 its end
@@ -15,6 +15,8 @@ mode every segment's weights are further rescaled to mean 1 over its
 positive points; that rescaling depends on the segment, so the plot shows
 the shape the weights follow, which is what the parameters encode.
 """
+import os
+import os.path as osp
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -131,8 +133,6 @@ def draw_sensitivity_curves(stats_or_module, class_ids: Sequence[int],
                  fontsize=10)
     fig.tight_layout()
     if out_path is not None:
-        import os
-        import os.path as osp
         os.makedirs(osp.dirname(osp.abspath(out_path)), exist_ok=True)
         fig.savefig(out_path, dpi=fig.dpi)
     return fig

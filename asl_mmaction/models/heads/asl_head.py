@@ -17,39 +17,16 @@ from torch import Tensor
 from mmaction.registry import MODELS
 
 from ...post_processing import batched_nms_1d
-from ..layers import ChannelLayerNorm, MaskedConv1d, Scale
+from ..layers import MaskedConv1d, Scale
 from ..losses import LossNormalizer
 from ..task_modules import PointGenerator1D, assign_targets
+from .conv_tower import MaskedConvTower
 from .dense_decoding import level_candidates, segments_to_seconds
 from .dense_targets import (background_points, batch_segment_ids,
                             offsets_iou, pad_gt_instances, video_multi_hot)
 
 # Bias of classes that never occur in training: sigmoid ~ 1e-6.
 EMPTY_CLASS_PROB = 1e-6
-
-
-class MaskedConvTower(nn.Module):
-    """``num_convs`` x (masked conv -> LayerNorm -> ReLU) on ``[B, C, T]``."""
-
-    def __init__(self, in_channels: int, feat_channels: int, num_convs: int,
-                 kernel_size: int, with_ln: bool) -> None:
-        super().__init__()
-        self.convs = nn.ModuleList()
-        self.norms = nn.ModuleList()
-        for i in range(num_convs):
-            # LayerNorm's affine already adds a bias
-            self.convs.append(MaskedConv1d(
-                in_channels if i == 0 else feat_channels, feat_channels,
-                kernel_size, bias=not with_ln))
-            self.norms.append(ChannelLayerNorm(feat_channels)
-                              if with_ln else nn.Identity())
-        self.act = nn.ReLU(inplace=True)
-
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        for conv, norm in zip(self.convs, self.norms):
-            x, _ = conv(x, mask)
-            x = self.act(norm(x))
-        return x
 
 
 @MODELS.register_module()
