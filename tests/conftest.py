@@ -8,12 +8,22 @@ import pytest
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 import torch  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.registry import DefaultScope, init_default_scope  # noqa: E402
 
 import asl_mmaction  # noqa: E402,F401
 
 torch.set_num_threads(1)
 init_default_scope('mmaction')
+
+
+
+@pytest.fixture(autouse=True)
+def mmaction_scope():
+    """Every test builds from MMAction2's registries, whatever scope an
+    earlier test (a Runner, a Visualizer) left current."""
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        yield
+
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / 'shared' / 'data'

@@ -188,7 +188,7 @@ class ASLHead(BaseModule):
         Points at padded steps (mask False) take no part. Focal loss over
         valid points and DIoU over positive points are sums divided by the
         EMA of the (global) number of positives, times the world size (see
-        ``LossNormalizer``). ASL multiplies a positive point's focal row by
+        ``LossNormalizer``); so is the video-level loss. ASL multiplies a positive point's focal row by
         ``w_cls`` and its DIoU by ``w_loc`` (class sensitivity, 1 without
         it, plus the detached instance quality when configured).
 
@@ -254,9 +254,11 @@ class ASLHead(BaseModule):
                 feats, points, gt_segs, gt_labels, gt_valid, valid, pos,
                 assigned, sens)
         if self.video_loss is not None:
+            # the released code divides this one by the normaliser too
             losses['loss_video'] = self.video_loss(
                 logits, valid,
-                video_multi_hot(gt_labels, gt_valid, self.num_classes))
+                video_multi_hot(gt_labels, gt_valid, self.num_classes),
+                avg_factor=divisor)
         return losses
 
     def _positive_weights(self, points, gt_segs, gt_labels, gt_valid, pos,
