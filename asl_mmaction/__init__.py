@@ -12,6 +12,7 @@ from . import models  # noqa: F401
 from . import datasets  # noqa: F401
 from . import evaluation  # noqa: F401
 from . import engine  # noqa: F401
+from . import visualization  # noqa: F401
 from .utils import install_checkpoint_loader
 
 # MMEngine resume / load_from under torch >= 2.6: see utils/checkpoint.py.

@@ -241,8 +241,10 @@ class StubContrastiveLoss(RecordingModule):
 @MODELS.register_module(force=True)
 class StubVideoLoss(RecordingModule):
 
-    def forward(self, cls_logits, valid_mask, video_labels):
-        self.seen = dict(video_labels=video_labels, valid_mask=valid_mask)
+    def forward(self, cls_logits, valid_mask, video_labels,
+                avg_factor=None):
+        self.seen = dict(video_labels=video_labels, valid_mask=valid_mask,
+                         avg_factor=avg_factor)
         pooled = cls_logits.masked_fill(~valid_mask[..., None], -1e4)
         return nn.functional.binary_cross_entropy_with_logits(
             pooled.amax(dim=1), video_labels)
@@ -313,20 +315,25 @@ def test_instance_contrastive_and_video_modules_are_wired():
 
     video = head.video_loss.seen
     assert video['video_labels'].tolist() == [[1, 1, 1], [1, 1, 0]]
+    # divided like loss_cls: by the EMA of positives, as the released code
+    assert video['avg_factor'] == pytest.approx(ref['norm'])
     sum(losses.values()).backward()
     assert head.instance_sensitivity.quality.grad is not None
 
 
 # ------------------------------------------------------- distributed
-def test_two_ranks_train_like_one_process(monkeypatch):
+@pytest.mark.parametrize('video_loss',
+                         [None, dict(type='VideoMultiLabelLoss')])
+def test_two_ranks_train_like_one_process(monkeypatch, video_loss):
     """Rank r holds video r; the gradient averaged over ranks (what DDP
     does) equals the gradient of one process holding both videos."""
     feats, masks = make_inputs(valid_len=(16, 16))
     samples = make_samples()
-    single = make_head()
+    single = make_head(video_loss=video_loss)
     sum(single.loss(feats, masks, samples).values()).backward()
 
-    ranks = [copy.deepcopy(make_head()) for _ in range(2)]
+    ranks = [copy.deepcopy(make_head(video_loss=video_loss))
+             for _ in range(2)]
     with torch.no_grad():
         _, _, pos, _ = _assign(single, feats, masks, samples)
     total = float(pos.sum())

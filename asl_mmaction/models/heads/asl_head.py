@@ -258,7 +258,7 @@ class ASLHead(BaseModule):
             losses['loss_video'] = self.video_loss(
                 logits, valid,
                 video_multi_hot(gt_labels, gt_valid, self.num_classes),
-                avg_factor=divisor)
+                avg_factor=float(self.loss_normalizer.value))
         return losses
 
     def _positive_weights(self, points, gt_segs, gt_labels, gt_valid, pos,
