@@ -7,7 +7,9 @@ is absent, the process group is created with gloo before the Runner sees it
 ``device_ids=None``. Nothing changes on GPU machines.
 """
 import os
+from collections import OrderedDict
 from datetime import timedelta
+from typing import Dict
 
 import torch
 import torch.distributed as dist
@@ -42,6 +44,26 @@ def shutdown_distributed() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+def mean_over_ranks(values: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """Average scalar tensors over the processes (one all-reduce), for
+    logging only: the values are detached copies.
+
+    Only rank 0 writes the log, and under DDP each rank's loss is its own
+    share of the global loss times the world size (see
+    ``LossNormalizer``); the mean over ranks is the loss of the global
+    batch, the number a single-process run with that batch would log.
+    """
+    if not (dist.is_available() and dist.is_initialized()) or \
+            dist.get_world_size() == 1 or not values:
+        return values
+    names = list(values)
+    stacked = torch.stack([values[n].detach().float().reshape(())
+                           for n in names])
+    dist.all_reduce(stacked, op=dist.ReduceOp.SUM)
+    stacked /= dist.get_world_size()
+    return OrderedDict(zip(names, stacked.unbind(0)))
 
 
 def local_rank() -> int:

@@ -1,0 +1,3 @@
+from .loading import LoadTADFeatures  # noqa: F401
+from .temporal_crop import RandomTemporalCrop  # noqa: F401
+from .formatting import PackTADInputs  # noqa: F401

@@ -5,6 +5,7 @@ import torch
 from mmengine.model import BaseModel
 from mmaction.registry import MODELS
 
+from asl_mmaction.utils.dist_utils import mean_over_ranks
 from .nonfinite_guard import guard_losses
 
 
@@ -35,6 +36,13 @@ class ASLDetector(BaseModel):
         self.neck = MODELS.build(neck) if neck is not None else None
         self.head = MODELS.build(head)
         self.skip_nonfinite = skip_nonfinite
+
+    def parse_losses(self, losses: Dict[str, torch.Tensor]):
+        """MMEngine's total of the ``loss*`` terms, with the logged values
+        averaged over processes (the total that is back-propagated is
+        this rank's own)."""
+        loss, log_vars = super().parse_losses(losses)
+        return loss, mean_over_ranks(log_vars)
 
     def extract_feat(self, inputs: torch.Tensor, masks: torch.Tensor):
         """Pyramid features.

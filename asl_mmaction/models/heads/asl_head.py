@@ -188,9 +188,10 @@ class ASLHead(BaseModule):
         Points at padded steps (mask False) take no part. Focal loss over
         valid points and DIoU over positive points are sums divided by the
         EMA of the (global) number of positives, times the world size (see
-        ``LossNormalizer``); so is the video-level loss. ASL multiplies a positive point's focal row by
-        ``w_cls`` and its DIoU by ``w_loc`` (class sensitivity, 1 without
-        it, plus the detached instance quality when configured).
+        ``LossNormalizer``); so is the video-level loss. ASL multiplies a
+        positive point's focal row by ``w_cls`` and its DIoU by ``w_loc``
+        (class sensitivity, 1 without it, plus the detached instance
+        quality when configured).
 
         Args:
             cls_logits (list[Tensor]): ``[B, T_l, K]`` per level.
@@ -258,7 +259,7 @@ class ASLHead(BaseModule):
             losses['loss_video'] = self.video_loss(
                 logits, valid,
                 video_multi_hot(gt_labels, gt_valid, self.num_classes),
-                avg_factor=float(self.loss_normalizer.value))
+                avg_factor=divisor)
         return losses
 
     def _positive_weights(self, points, gt_segs, gt_labels, gt_valid, pos,

@@ -1,0 +1,159 @@
+"""Batched inference throughput of the demo model against batch size 1.
+
+Builds the detector of ``configs/asl/asl_demo.py`` (random weights, eval
+mode), generates ``--num-videos`` feature sequences of 150-375 steps and 32
+channels with the demo's metainfo, and runs them through the real
+``ASLDataPreprocessor`` and ``model(..., mode='predict')`` at several batch
+sizes. Prints videos / second and the speed-up over batch size 1 (timed in
+the same process), and checks that every video's predictions are the same
+(allclose) whatever the batch size: padding a video to the batch's longest
+must not change what the model finds in it. "same set" compares the
+detections in any order (the check that fails the run); "same order" also
+asks for the same ranking, which near-tied scores can swap.
+
+Run: ``python bench/bench_inference.py [--batch-sizes 1 4 8 16]``
+"""
+import argparse
+import os.path as osp
+import time
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+import asl_mmaction  # noqa: F401  (registers the components)
+from asl_mmaction.structures import TADDataSample
+from mmaction.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+FPS, FEAT_STRIDE, NUM_FRAMES, CHANNELS = 30.0, 16.0, 16, 32
+
+
+def make_videos(num_videos: int, min_len: int, max_len: int, seed: int):
+    """``(features [C, T], TADDataSample)`` pairs of varied lengths."""
+    gen = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(min_len, max_len + 1, (num_videos, ),
+                            generator=gen)
+    videos = []
+    for i, length in enumerate(lengths.tolist()):
+        feats = torch.randn(CHANNELS, length, generator=gen)
+        sample = TADDataSample(metainfo=dict(
+            video_name=f'bench_{i:03d}',
+            duration=length * FEAT_STRIDE / FPS,
+            fps=FPS, feat_stride=FEAT_STRIDE,
+            feat_offset=0.5 * NUM_FRAMES / FEAT_STRIDE,
+            feat_len=length, crop_start=0))
+        gt = InstanceData()  # unlabelled test data: empty ground truth
+        gt.segments = torch.zeros(0, 2)
+        gt.labels = torch.zeros(0, dtype=torch.long)
+        sample.gt_instances = gt
+        videos.append((feats, sample))
+    return videos
+
+
+@torch.no_grad()
+def predict_all(model, videos, batch_size: int):
+    """Predictions of every video, in order, as ``(segs, scores, labels)``."""
+    preds = []
+    for start in range(0, len(videos), batch_size):
+        chunk = videos[start:start + batch_size]
+        data = model.data_preprocessor(
+            dict(inputs=[v[0] for v in chunk],
+                 data_samples=[v[1].clone() for v in chunk]), False)
+        for sample in model(**data, mode='predict'):
+            pred = sample.pred_instances
+            preds.append((pred.segments, pred.scores, pred.labels))
+    return preds
+
+
+def same_predictions(a, b, atol: float) -> bool:
+    """Same detections, up to ``atol``, in any order.
+
+    Scores of an untrained model are nearly tied (all close to the prior),
+    so float noise of order 1e-7 from a different padding can swap two
+    neighbours in the ranked list; the set of detections must not change.
+    """
+    (sa, ca, la), (sb, cb, lb) = a, b
+    if len(ca) != len(cb):
+        return False
+    if len(ca) == 0:
+        return True
+    gap = torch.maximum((sa[:, None] - sb[None]).abs().amax(dim=-1),
+                        (ca[:, None] - cb[None]).abs())
+    close = (gap <= atol) & (la[:, None] == lb[None])  # [Na, Nb]
+    return bool(close.any(dim=1).all() and close.any(dim=0).all())
+
+
+def same_order(a, b, atol: float) -> bool:
+    (sa, ca, la), (sb, cb, lb) = a, b
+    return (sa.shape == sb.shape and torch.equal(la, lb)
+            and torch.allclose(sa, sb, atol=atol)
+            and torch.allclose(ca, cb, atol=atol))
+
+
+def timed(model, videos, batch_size: int, repeats: int):
+    """Best wall time over ``repeats`` runs (after one warm-up) and the
+    predictions."""
+    preds = predict_all(model, videos, batch_size)
+    best = float('inf')
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predict_all(model, videos, batch_size)
+        best = min(best, time.perf_counter() - start)
+    return best, preds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--config',
+                        default=osp.join(REPO, 'configs/asl/asl_demo.py'))
+    parser.add_argument('--num-videos', type=int, default=32)
+    parser.add_argument('--min-len', type=int, default=150)
+    parser.add_argument('--max-len', type=int, default=375)
+    parser.add_argument('--batch-sizes', type=int, nargs='+',
+                        default=[1, 4, 8, 16])
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--atol', type=float, default=1e-4)
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch.set_num_threads (default: torch\'s)')
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    init_default_scope('mmaction')
+    torch.manual_seed(args.seed)
+    model = MODELS.build(Config.fromfile(args.config).model)
+    model.eval()
+    videos = make_videos(args.num_videos, args.min_len, args.max_len,
+                         args.seed)
+    sizes = [1] + [b for b in args.batch_sizes if b != 1]
+    print(f'{args.num_videos} videos of {args.min_len}-{args.max_len} '
+          f'steps, {CHANNELS} channels; torch threads '
+          f'{torch.get_num_threads()}; best of {args.repeats}')
+    print(f'{"batch":>6}{"videos/s":>11}{"x batch 1":>11}'
+          f'{"same set":>12}{"same order":>12}{"preds/video":>13}')
+    ref_time, ref_preds = None, None
+    all_same = True
+    for size in sizes:
+        seconds, preds = timed(model, videos, size, args.repeats)
+        if ref_preds is None:
+            ref_time, ref_preds = seconds, preds
+        same = sum(same_predictions(p, r, args.atol)
+                   for p, r in zip(preds, ref_preds))
+        ordered = sum(same_order(p, r, args.atol)
+                      for p, r in zip(preds, ref_preds))
+        all_same &= same == len(videos)
+        mean_preds = sum(len(p[1]) for p in preds) / len(preds)
+        print(f'{size:>6}{len(videos) / seconds:>11.1f}'
+              f'{ref_time / seconds:>11.2f}{f"{same}/{len(videos)}":>12}'
+              f'{f"{ordered}/{len(videos)}":>12}{mean_preds:>13.1f}')
+    if not all_same:
+        raise SystemExit('predictions differ between batch sizes')
+    print(f'every video: the same detections (allclose, atol {args.atol}) '
+          'at every batch size')
+
+
+if __name__ == '__main__':
+    main()
