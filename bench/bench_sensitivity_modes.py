@@ -15,7 +15,7 @@ Prints mAP@0.1..0.5 and their average per run, then mean +- std (sample
 std) over the seeds per variant, and the ranking by mean average mAP.
 
 Run: ``python bench/bench_sensitivity_modes.py [--seeds 0 1 2]
-[--epochs 16] [--work-dir work_dirs/bench_sensitivity]``
+[--epochs 16] [--work-dir work_dirs/bench_sensitivity] [--threads N]``
 """
 import argparse
 import gc
@@ -26,6 +26,7 @@ import sys
 import time
 
 import numpy as np
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -159,12 +160,17 @@ def main():
     parser.add_argument('--json', default=osp.join(
         REPO, 'bench/results/sensitivity_modes.json'),
         help='where to write every run\'s metrics ("" to skip)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch.set_num_threads; 1 avoids thrashing on '
+                        'a machine shared with other jobs')
     parser.add_argument('--verbose', action='store_true',
                         help='keep MMEngine\'s INFO log (losses, ...)')
     args = parser.parse_args()
     if args.epochs < 1:
         parser.error('--epochs must be >= 1')
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     generate_demo_data(args.data_root)
     print(f'{len(VARIANTS)} variants x seeds {args.seeds}, {args.epochs} '
           f'epochs each; data {args.data_root}', flush=True)

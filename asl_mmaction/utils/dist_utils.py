@@ -7,6 +7,8 @@ is absent, the process group is created with gloo before the Runner sees it
 ``device_ids=None``. Nothing changes on GPU machines.
 """
 import os
+import shutil
+import subprocess
 from collections import OrderedDict
 from datetime import timedelta
 from typing import Dict
@@ -20,10 +22,12 @@ def prepare_distributed(cfg: Config, launcher: str) -> None:
     """Edit ``cfg`` (and init the process group on CPU) for ``launcher``."""
     if launcher == 'none' or torch.cuda.is_available():
         return
-    if launcher != 'pytorch':
+    if launcher == 'slurm':
+        export_slurm_env()
+    elif launcher != 'pytorch':
         raise RuntimeError(
             f'launcher "{launcher}" needs CUDA; on a CPU-only machine use '
-            '--launcher pytorch (tools/dist_train.sh)')
+            '--launcher pytorch (tools/dist_train.sh) or slurm')
     dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     dist_cfg['backend'] = 'gloo'
     if not dist.is_initialized():
@@ -36,6 +40,22 @@ def prepare_distributed(cfg: Config, launcher: str) -> None:
     cfg.model_wrapper_cfg = wrapper
     # Sync-BN needs CUDA; the models here use LayerNorm only.
     cfg.pop('sync_bn', None)
+
+
+def export_slurm_env(default_port: int = 29500) -> None:
+    """torchrun-style variables from Slurm's, as MMEngine's slurm launcher
+    sets them (it cannot run here: it calls ``torch.cuda.set_device``)."""
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+    if 'MASTER_ADDR' not in os.environ:
+        nodes = os.environ.get('SLURM_NODELIST', '127.0.0.1')
+        first = subprocess.run(['scontrol', 'show', 'hostnames', nodes],
+                               capture_output=True, text=True) if \
+            shutil.which('scontrol') else None
+        os.environ['MASTER_ADDR'] = (first.stdout.split() or [nodes])[0] \
+            if first else nodes.split(',')[0]
+    os.environ.setdefault('MASTER_PORT', str(default_port))
 
 
 def shutdown_distributed() -> None:
