@@ -8,7 +8,9 @@ import textwrap
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from asl_mmaction.evaluation.random_baseline import random_baseline_metrics
+from asl_mmaction.evaluation.random_baseline import (dataset_ground_truth,
+                                                     random_baseline_metrics)
+from asl_mmaction.utils.checkpoint import last_checkpoint_cfg
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_CFG = os.path.join(REPO, 'configs', 'asl', 'asl_demo.py')
@@ -21,15 +23,6 @@ def demo_cfg(demo_root, work_dir, **overrides) -> Config:
         cfg[loader].dataset.data_root = str(demo_root)
     cfg.merge_from_dict(overrides)
     return cfg
-
-
-def videos_of(dataset):
-    videos = []
-    for idx in range(len(dataset)):
-        meta = dataset[idx]['data_samples'].metainfo
-        videos.append({k: meta[k] for k in ('video_name', 'duration',
-                                            'ann_segments', 'ann_labels')})
-    return videos
 
 
 def test_few_iterations_through_runner_and_metric(demo_root, tmp_path):
@@ -53,12 +46,12 @@ def test_few_iterations_through_runner_and_metric(demo_root, tmp_path):
 def test_demo_beats_random_segments_threefold(demo_root, tmp_path):
     """The full demo budget, as `python tools/demo.py` runs it."""
     cfg = demo_cfg(demo_root, tmp_path / 'work')
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    Runner.from_cfg(cfg).train()
+    runner = Runner.from_cfg(last_checkpoint_cfg(cfg))  # the saved (EMA) weights
     model = runner.test()
     dataset = runner.test_dataloader.dataset
     chance = random_baseline_metrics(runner.test_evaluator.metrics[0],
-                                     videos_of(dataset),
+                                     dataset_ground_truth(dataset),
                                      len(dataset.metainfo['classes']))
     print(f'demo mAP {model["mAP"]:.4f}, random {chance["mAP"]:.4f}')
     assert chance['mAP'] > 0.0

@@ -18,8 +18,9 @@ from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from asl_mmaction.datasets.demo_data import generate_demo_data  # noqa: E402
-from asl_mmaction.evaluation.random_baseline import \
-    random_baseline_metrics  # noqa: E402
+from asl_mmaction.evaluation.random_baseline import (  # noqa: E402
+    dataset_ground_truth, random_baseline_metrics)
+from asl_mmaction.utils.checkpoint import last_checkpoint_cfg  # noqa: E402
 from asl_mmaction.utils.work_dir import check_work_dir  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -48,16 +49,6 @@ def build_cfg(args) -> Config:
     return cfg
 
 
-def videos_of(dataset) -> list:
-    """Ground truth of every clip, in the metric's input layout."""
-    videos = []
-    for idx in range(len(dataset)):
-        meta = dataset[idx]['data_samples'].metainfo
-        videos.append({k: meta[k] for k in ('video_name', 'duration',
-                                            'ann_segments', 'ann_labels')})
-    return videos
-
-
 def format_table(model: dict, chance: dict) -> str:
     keys = [k for k in model if k.startswith('mAP@')] + ['mAP']
     lines = [f'{"metric":<12}{"ASL":>10}{"random":>10}']
@@ -71,15 +62,17 @@ def main():
     generate_demo_data(args.data_root)
     check_work_dir(args.work_dir)
     cfg = build_cfg(args)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    Runner.from_cfg(cfg).train()
+    # A fresh runner tests the saved (EMA) weights, as tools/test.py would;
+    # testing in the training runner would rebuild the EMA from the raw ones.
+    runner = Runner.from_cfg(last_checkpoint_cfg(cfg))
     metrics = runner.test()
     model_map = {k.split('/')[-1]: v for k, v in metrics.items()}
 
     init_default_scope('mmaction')
     dataset = runner.test_dataloader.dataset
     metric = runner.test_evaluator.metrics[0]
-    chance = random_baseline_metrics(metric, videos_of(dataset),
+    chance = random_baseline_metrics(metric, dataset_ground_truth(dataset),
                                      len(dataset.metainfo['classes']))
     print('\n' + format_table(model_map, chance))
     ratio = model_map['mAP'] / max(chance['mAP'], 1e-8)

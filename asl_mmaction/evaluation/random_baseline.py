@@ -10,6 +10,17 @@ import torch
 from mmengine.evaluator import BaseMetric
 
 
+def dataset_ground_truth(dataset) -> List[dict]:
+    """``video_name``, ``duration``, ``ann_segments``, ``ann_labels`` of
+    every video of a TAD dataset (through its pipeline's packed metainfo)."""
+    keys = ('video_name', 'duration', 'ann_segments', 'ann_labels')
+    videos = []
+    for idx in range(len(dataset)):
+        meta = dataset[idx]['data_samples'].metainfo
+        videos.append({k: meta[k] for k in keys})
+    return videos
+
+
 def random_predictions(videos: List[dict], num_classes: int,
                        per_video: int = 100, seed: int = 0) -> List[dict]:
     """Random segments for each video, in the metric's input layout.

@@ -62,6 +62,18 @@ def load_local_checkpoint(filename: str, map_location=None):
             f'ASL_TRUSTED_CHECKPOINTS. Loader said: {str(err)[:300]}') from err
 
 
+def last_checkpoint_cfg(cfg):
+    """A copy of an MMEngine ``cfg`` that loads the newest checkpoint of its
+    work dir (``last_checkpoint``), to test the saved weights in a fresh
+    Runner: testing inside the training Runner would rebuild the EMA copy
+    from the raw weights."""
+    cfg = cfg.copy()
+    with open(osp.join(cfg.work_dir, 'last_checkpoint')) as f:
+        cfg.load_from = f.read().strip()
+    cfg.resume = False
+    return cfg
+
+
 def install_checkpoint_loader() -> None:
     """Install :func:`load_local_checkpoint` as MMEngine's local loader."""
     CheckpointLoader.register_scheme(prefixes='', force=True)(

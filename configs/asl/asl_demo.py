@@ -25,6 +25,14 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
+# ~400 iterations: an EMA horizon of ~100 iterations instead of ~1000, or
+# the averaged weights would still be mostly the random initial ones.
+custom_hooks = [
+    dict(type='EMAHook', ema_type='ExponentialMovingAverage', momentum=0.01,
+         update_buffers=True, priority=49),
+    dict(type='SensitivityStatsHook'),
+    dict(type='RNGStateHook'),
+]
 default_hooks = dict(logger=dict(interval=10),
                      checkpoint=dict(interval=4, max_keep_ckpts=2))
 randomness = dict(seed=0)
