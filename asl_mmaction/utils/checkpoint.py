@@ -68,6 +68,7 @@ def last_checkpoint_cfg(cfg):
     Runner: testing inside the training Runner would rebuild the EMA copy
     from the raw weights."""
     cfg = cfg.copy()
+    trust_checkpoint(cfg.work_dir)  # the run's own output
     with open(osp.join(cfg.work_dir, 'last_checkpoint')) as f:
         cfg.load_from = f.read().strip()
     cfg.resume = False

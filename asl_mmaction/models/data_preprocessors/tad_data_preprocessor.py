@@ -1,6 +1,6 @@
 """Batch variable-length feature sequences for the detector."""
 import math
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import torch
 import torch.nn.functional as F

@@ -14,7 +14,6 @@ probabilities are clamped to ``[eps, 1 - eps]`` before the logs.
 """
 from typing import Optional
 
-import torch
 import torch.nn as nn
 from torch import Tensor
 from mmaction.registry import MODELS
