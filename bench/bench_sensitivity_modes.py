@@ -33,6 +33,7 @@ from mmengine.runner import Runner
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from asl_mmaction.datasets.demo_data import generate_demo_data  # noqa: E402
+from asl_mmaction.utils.checkpoint import last_checkpoint_cfg  # noqa: E402
 
 # (name, config, cfg-options)
 VARIANTS = (
@@ -77,7 +78,6 @@ def build_cfg(config: str, options: dict, seed: int, epochs: int,
     cfg.merge_from_dict(options)
     scale_schedule(cfg, epochs)
     cfg.work_dir = work_dir
-    cfg.experiment_name = osp.basename(work_dir)
     cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = data_root
@@ -96,8 +96,14 @@ def run_variant(name, config, options, seed, args) -> dict:
     cfg = build_cfg(config, options, seed, args.epochs, work_dir,
                     args.data_root, args.verbose)
     start = time.time()
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    # unique names: MMEngine shares loggers and message hubs by name
+    cfg.experiment_name = f'{slug}_seed{seed}_train'
+    Runner.from_cfg(cfg).train()
+    # a fresh runner tests the saved EMA weights: the training runner's
+    # test() would rebuild the EMA copy from the raw weights
+    test_cfg = last_checkpoint_cfg(cfg)
+    test_cfg.experiment_name = f'{slug}_seed{seed}_test'
+    runner = Runner.from_cfg(test_cfg)
     metrics = runner.test()
     metrics = {k.split('/')[-1]: float(v) for k, v in metrics.items()}
     missing = [k for k in METRIC_KEYS if k not in metrics]

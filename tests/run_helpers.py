@@ -109,12 +109,41 @@ def tool_env(extra_paths: Sequence[Path] = (), **env: str) -> Dict[str, str]:
     return out
 
 
+def descendants(pid: int) -> List[int]:
+    """Ids of every live descendant of ``pid`` (Linux ``/proc``)."""
+    children: Dict[int, List[int]] = {}
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try:
+            # the command name may hold spaces: fields after its ')'
+            fields = stat.read_text().rsplit(')', 1)[1].split()
+        except OSError:  # exited meanwhile
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and its descendants. torchrun starts each worker in
+    a session of its own, so killing the launcher's process group would
+    leave the workers running (and holding the output pipe open)."""
+    for target in [pid] + descendants(pid):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def run_tool(args: List[str], timeout: float = 120,
              extra_paths: Sequence[Path] = (), check: bool = True,
              **env: str) -> subprocess.CompletedProcess:
     """Run a tool, e.g. ``['tools/train.py', cfg, '--work-dir', d]`` (a
-    ``.py`` runs with this interpreter, a ``.sh`` with bash) in its own
-    process group; on timeout the whole group is killed and the test fails.
+    ``.py`` runs with this interpreter, a ``.sh`` with bash); on timeout it
+    is killed with every process it started, and the test fails.
 
     Returns:
         CompletedProcess with ``stdout`` (stderr merged) and
@@ -126,12 +155,11 @@ def run_tool(args: List[str], timeout: float = 120,
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=str(REPO), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True,
-                            env=tool_env(extra_paths, **env),
-                            start_new_session=True)
+                            env=tool_env(extra_paths, **env))
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # torchrun and its workers
+        kill_tree(proc.pid)
         out, _ = proc.communicate()
         raise AssertionError(f'{" ".join(cmd)} did not finish in {timeout} s'
                              f'; output tail:\n{out[-4000:]}')

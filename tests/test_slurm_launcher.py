@@ -30,7 +30,7 @@ def test_slurm_train_runs_one_task_on_cpu(demo_root, tmp_path):
     path = f'{bin_dir}:{os.path.dirname(sys.executable)}:{os.environ["PATH"]}'
     env = dict(os.environ, PATH=path,
                SRUN_LOG=str(tmp_path / 'srun.log'), FAKE_PORT='29617',
-               GPUS='1', GPUS_PER_NODE='1', OMP_NUM_THREADS='1')
+               GPUS='1', GPUS_PER_NODE='0', OMP_NUM_THREADS='1')
     proc = subprocess.run(
         ['bash', os.path.join(REPO, 'tools', 'slurm_train.sh'), 'part',
          'job', os.path.join(REPO, 'configs', 'asl', 'asl_demo.py'),
@@ -43,5 +43,6 @@ def test_slurm_train_runs_one_task_on_cpu(demo_root, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     srun_args = (tmp_path / 'srun.log').read_text()
     assert '-p part' in srun_args and '--job-name=job' in srun_args
+    assert '--gres' not in srun_args  # CPU-only: no GPU request
     assert '--launcher slurm' in srun_args
     assert (work / 'epoch_1.pth').exists()

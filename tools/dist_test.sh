@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS [test.py args...]
 # Multi-node: NNODES=2 NODE_RANK=0 MASTER_ADDR=host PORT=29500 on each node.
-# Works without CUDA (gloo backend, CPU processes).
+# Works without CUDA (gloo backend, CPU processes). PYTHON=... picks the
+# interpreter (default: python on PATH).
 set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2
@@ -12,7 +13,7 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
-python -m torch.distributed.run \
+"${PYTHON:-python}" -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$NPROCS" --master_port="$PORT" \
     "$ROOT/tools/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"

@@ -77,11 +77,14 @@ def main():
     cfg = merge_args(cfg, args)
     trust_checkpoint(args.checkpoint)  # named by the user
     prepare_distributed(cfg, args.launcher)
+    finished = False
     try:
         runner = Runner.from_cfg(cfg)
         runner.test()
+        finished = True
     finally:
-        shutdown_distributed()
+        # no barrier after an error: the other ranks could not reach it
+        shutdown_distributed(clean=finished)
 
 
 if __name__ == '__main__':

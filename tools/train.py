@@ -8,6 +8,7 @@ import os
 import os.path as osp
 import sys
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -55,6 +56,9 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
+        if not torch.cuda.is_available():
+            raise SystemExit('--amp needs a CUDA device (mixed precision '
+                             'is not supported on CPU here); drop --amp')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.no_validate:
@@ -85,11 +89,14 @@ def main():
     trust_checkpoint(cfg.work_dir)
     trust_checkpoint(cfg.get('load_from'))
     prepare_distributed(cfg, args.launcher)
+    finished = False
     try:
         runner = Runner.from_cfg(cfg)
         runner.train()
+        finished = True
     finally:
-        shutdown_distributed()
+        # no barrier after an error: the other ranks could not reach it
+        shutdown_distributed(clean=finished)
 
 
 if __name__ == '__main__':

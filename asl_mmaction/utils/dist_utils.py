@@ -58,15 +58,24 @@ def export_slurm_env(default_port: int = 29500) -> None:
     os.environ.setdefault('MASTER_PORT', str(default_port))
 
 
-def shutdown_distributed() -> None:
-    """Barrier then destroy the group: gloo can abort at interpreter exit
-    when a peer is still tearing down its sockets."""
+def shutdown_distributed(clean: bool = True) -> None:
+    """Destroy the process group; after a clean run, barrier first (gloo
+    can abort at interpreter exit when a peer is still tearing down its
+    sockets).
+
+    After a failure (``clean=False``) there is no barrier: the other ranks
+    are blocked in some other collective and would never reach it, so the
+    failing rank would hang instead of exiting, and torchrun only stops the
+    survivors once a rank has exited.
+    """
     if dist.is_available() and dist.is_initialized():
-        dist.barrier()
+        if clean:
+            dist.barrier()
         dist.destroy_process_group()
 
 
-def mean_over_ranks(values: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+def mean_over_ranks(
+        values: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """Average scalar tensors over the processes (one all-reduce), for
     logging only: the values are detached copies.
 

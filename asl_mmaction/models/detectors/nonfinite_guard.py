@@ -49,11 +49,19 @@ def guard_losses(losses: Dict[str, torch.Tensor], params: List[torch.Tensor],
     terms = ', '.join(f'{k}={v:.4g}' for k, v in losses_as_floats(
         losses).items())
     raise FloatingPointError(
-        f'non-finite loss at iteration {hub.get_info("iter", "?")}: '
+        f'non-finite loss at iteration {_one_based(hub, "iter")} (epoch '
+        f'{_one_based(hub, "epoch")}): '
         f'{", ".join(sorted(bad))} not finite; videos: {videos}; loss terms: '
         f'{terms}. Check these videos\' features (tools/check_dataset.py), '
         'lower the learning rate, or set model.skip_nonfinite=True to skip '
         'such batches.')
+
+
+def _one_based(hub: MessageHub, key: str) -> str:
+    """The runtime info ``key`` counted from 1, as the training log (and
+    ``scalars.json``) counts iterations and epochs; '?' outside a Runner."""
+    value = hub.get_info(key)
+    return '?' if value is None else str(int(value) + 1)
 
 
 def losses_as_floats(losses: Dict[str, torch.Tensor]) -> Dict[str, float]:
