@@ -104,7 +104,7 @@ def timed(model, videos, batch_size: int, repeats: int):
     return best, preds
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config',
                         default=osp.join(REPO, 'configs/asl/asl_demo.py'))
@@ -118,7 +118,7 @@ def main():
     parser.add_argument('--threads', type=int, default=None,
                         help='torch.set_num_threads (default: torch\'s)')
     parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
 

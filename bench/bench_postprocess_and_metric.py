@@ -15,6 +15,7 @@ Results also go to ``bench/results/postprocess_and_metric.json``.
 """
 import argparse
 import os
+import sys
 import os.path as osp
 import time
 from pathlib import Path
@@ -159,6 +160,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--quick', action='store_true',
                         help='smaller NMS batches (smoke run)')
+    parser.add_argument('--skip-inference', action='store_true',
+                        help='leave out the batched-inference throughput')
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))
     from mmengine.logging import MMLogger
@@ -168,6 +171,12 @@ def main():
     out = osp.join(REPO, 'bench', 'results', 'postprocess_and_metric.json')
     atomic_write_json(results, out)
     print(f'results written to {out}')
+    if not args.skip_inference:
+        # the third figure of the same report: batched inference vs batch 1
+        sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+        import bench_inference
+        print('\n== batched inference throughput (demo model)')
+        bench_inference.main(['--repeats', '1'] if args.quick else [])
 
 
 if __name__ == '__main__':
