@@ -19,6 +19,7 @@ import os.path as osp
 import sys
 
 import numpy as np
+from tqdm import tqdm
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__))))))
@@ -55,7 +56,7 @@ def main(argv=None) -> int:
                parse_clip_layout(data, args.ann_file))
     os.makedirs(args.out_dir, exist_ok=True)
     videos, written = {}, 0
-    for rec in records:
+    for rec in tqdm(records, desc='cut clips', unit='clip'):
         video_uid = rec['info']['video_id']
         if video_uid is None:
             raise TADDataError(f"clip {rec['video_name']}: no video_id")
