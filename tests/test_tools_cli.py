@@ -53,8 +53,11 @@ def test_test_tool_writes_predictions_and_eval_tool_scores_them(trained,
     log = run_tool(os.path.join(REPO, 'tools', 'test.py'), trained['cfg'],
                    trained['ckpt'], '--out', str(out), '--out-format', fmt,
                    '--work-dir', str(trained['work'] / f'test_{fmt}'),
+                   '--protocol', 'official' if fmt == 'ego4d_mq' else fmt,
                    cwd=trained['work'])
     assert 'mAP' in log
+    protocol = 'official' if fmt == 'ego4d_mq' else 'actionformer'
+    assert f'{protocol} protocol' in log
     preds = json.loads(out.read_text())
     if fmt == 'ego4d_mq':
         assert preds['challenge'] == 'ego4d_moment_queries'
