@@ -6,14 +6,15 @@ Ego4D-MQ submission layout, ``actionformer`` for ActionFormer-style JSON);
 ``--show-dir DIR`` draws a ground truth vs prediction timeline per video.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from asl_mmaction.utils.tool_args import (  # noqa: E402
+    add_common_args, load_config, parse_common)
 from asl_mmaction.utils import (prepare_distributed,  # noqa: E402
                                 shutdown_distributed, trust_checkpoint)
 
@@ -32,25 +33,12 @@ def parse_args():
                         help='override the metric protocol of the config')
     parser.add_argument('--show-dir',
                         help='draw a timeline per video into this folder')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parse_common(parser)
 
 
 def merge_args(cfg: Config, args) -> Config:
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
-    cfg.launcher = args.launcher
     evaluator = dict(cfg.test_evaluator)
     if args.out:
         out = args.out[:-5] if args.out.endswith('.json') else args.out
@@ -71,10 +59,7 @@ def merge_args(cfg: Config, args) -> Config:
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg = merge_args(cfg, args)
+    cfg = merge_args(load_config(args), args)
     trust_checkpoint(args.checkpoint)  # named by the user
     prepare_distributed(cfg, args.launcher)
     finished = False

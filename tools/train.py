@@ -4,15 +4,16 @@ Works on CPU-only machines without editing the config (gloo + CPU DDP when
 launched by ``tools/dist_train.sh``).
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from asl_mmaction.utils.tool_args import (  # noqa: E402
+    add_common_args, load_config, parse_common)
 from asl_mmaction.utils import (prepare_distributed,  # noqa: E402
                                 shutdown_distributed, trust_checkpoint)
 from asl_mmaction.utils.work_dir import check_work_dir  # noqa: E402
@@ -35,26 +36,12 @@ def parse_args():
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument('--deterministic', action='store_true',
                         help='deterministic algorithms (cudnn, seeds)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, xxx=yyy format')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parse_common(parser)
 
 
 def merge_args(cfg: Config, args) -> Config:
     """Fold command-line flags into the config."""
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
     if args.amp:
         if not torch.cuda.is_available():
             raise SystemExit('--amp needs a CUDA device (mixed precision '
@@ -74,16 +61,12 @@ def merge_args(cfg: Config, args) -> Config:
         randomness['seed'] = args.seed
     if args.deterministic:
         randomness['deterministic'] = True
-    cfg.launcher = args.launcher
     return cfg
 
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg = merge_args(cfg, args)
+    cfg = merge_args(load_config(args), args)
     check_work_dir(cfg.work_dir)
     # The user named these: load them in full (see utils/checkpoint.py).
     trust_checkpoint(cfg.work_dir)

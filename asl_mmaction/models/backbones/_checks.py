@@ -1,4 +1,4 @@
-"""Input checks shared by the 1-D backbones."""
+"""Input checks and the level loop shared by the 1-D backbones."""
 import torch
 
 
@@ -19,3 +19,20 @@ def check_backbone_inputs(name: str, x: torch.Tensor, mask: torch.Tensor,
         raise ValueError(f'{name}: sequence length {length} must be a '
                          f'multiple of the total stride {divisor} (pad it in '
                          f'the data preprocessor)')
+
+
+def stem_then_branches(x: torch.Tensor, mask: torch.Tensor, stem, branch):
+    """Run the stem blocks, then the down-sampling branch blocks; the stem
+    output and every branch output are the pyramid levels.
+
+    Returns:
+        tuple: ``(feats, masks)``, each a tuple over levels.
+    """
+    for block in stem:
+        x, mask = block(x, mask)
+    feats, masks = [x], [mask]
+    for block in branch:
+        x, mask = block(x, mask)
+        feats.append(x)
+        masks.append(mask)
+    return tuple(feats), tuple(masks)

@@ -7,7 +7,7 @@ from mmaction.registry import MODELS
 from mmengine.model import BaseModule
 
 from ..layers import ConvBlock1d, ConvEmbedding1d
-from ._checks import check_backbone_inputs
+from ._checks import check_backbone_inputs, stem_then_branches
 
 
 @MODELS.register_module()
@@ -54,11 +54,4 @@ class ConvBackbone(BaseModule):
                               self.scale_factor ** (self.num_levels - 1))
         x = x * mask.to(x.dtype)
         x, mask = self.embed(x, mask)
-        for block in self.stem:
-            x, mask = block(x, mask)
-        feats, masks = [x], [mask]
-        for block in self.branch:
-            x, mask = block(x, mask)
-            feats.append(x)
-            masks.append(mask)
-        return tuple(feats), tuple(masks)
+        return stem_then_branches(x, mask, self.stem, self.branch)

@@ -9,7 +9,7 @@ from mmengine.model import BaseModule
 
 from ..layers import (ConvEmbedding1d, TransformerBlock1d,
                       scaled_sinusoid_encoding)
-from ._checks import check_backbone_inputs
+from ._checks import check_backbone_inputs, stem_then_branches
 
 
 @MODELS.register_module()
@@ -118,11 +118,4 @@ class ConvTransformerBackbone(BaseModule):
         x, mask = self.embed(x, mask)
         if self.with_abs_pe:
             x = x + self._position_encoding(x.shape[-1]) * mask.to(x.dtype)
-        for block in self.stem:
-            x, mask = block(x, mask)
-        feats, masks = [x], [mask]
-        for block in self.branch:
-            x, mask = block(x, mask)
-            feats.append(x)
-            masks.append(mask)
-        return tuple(feats), tuple(masks)
+        return stem_then_branches(x, mask, self.stem, self.branch)
