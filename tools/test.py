@@ -10,13 +10,12 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from asl_mmaction.utils.tool_args import (  # noqa: E402
     add_common_args, load_config, parse_common)
-from asl_mmaction.utils import (prepare_distributed,  # noqa: E402
-                                shutdown_distributed, trust_checkpoint)
+from asl_mmaction.utils import trust_checkpoint  # noqa: E402
+from asl_mmaction.utils.dist_utils import run_runner  # noqa: E402
 
 
 def parse_args():
@@ -61,15 +60,7 @@ def main():
     args = parse_args()
     cfg = merge_args(load_config(args), args)
     trust_checkpoint(args.checkpoint)  # named by the user
-    prepare_distributed(cfg, args.launcher)
-    finished = False
-    try:
-        runner = Runner.from_cfg(cfg)
-        runner.test()
-        finished = True
-    finally:
-        # no barrier after an error: the other ranks could not reach it
-        shutdown_distributed(clean=finished)
+    run_runner(cfg, args.launcher, 'test')
 
 
 if __name__ == '__main__':

@@ -9,13 +9,12 @@ import sys
 
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from asl_mmaction.utils.tool_args import (  # noqa: E402
     add_common_args, load_config, parse_common)
-from asl_mmaction.utils import (prepare_distributed,  # noqa: E402
-                                shutdown_distributed, trust_checkpoint)
+from asl_mmaction.utils import trust_checkpoint  # noqa: E402
+from asl_mmaction.utils.dist_utils import run_runner  # noqa: E402
 from asl_mmaction.utils.work_dir import check_work_dir  # noqa: E402
 
 
@@ -71,15 +70,7 @@ def main():
     # The user named these: load them in full (see utils/checkpoint.py).
     trust_checkpoint(cfg.work_dir)
     trust_checkpoint(cfg.get('load_from'))
-    prepare_distributed(cfg, args.launcher)
-    finished = False
-    try:
-        runner = Runner.from_cfg(cfg)
-        runner.train()
-        finished = True
-    finally:
-        # no barrier after an error: the other ranks could not reach it
-        shutdown_distributed(clean=finished)
+    run_runner(cfg, args.launcher, 'train')
 
 
 if __name__ == '__main__':

@@ -95,5 +95,21 @@ def mean_over_ranks(
     return OrderedDict(zip(names, stacked.unbind(0)))
 
 
+def run_runner(cfg: Config, launcher: str, action: str):
+    """Build MMEngine's Runner from ``cfg`` and call ``runner.<action>()``
+    (``'train'`` / ``'test'``), set up for ``launcher`` and shut down
+    afterwards; returns what the action returns."""
+    from mmengine.runner import Runner
+    prepare_distributed(cfg, launcher)
+    finished = False
+    try:
+        result = getattr(Runner.from_cfg(cfg), action)()
+        finished = True
+        return result
+    finally:
+        # no barrier after an error: the other ranks could not reach it
+        shutdown_distributed(clean=finished)
+
+
 def local_rank() -> int:
     return int(os.environ.get('LOCAL_RANK', 0))
