@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from mmaction.registry import MODELS
 
-from asl_mmaction.models.evaluators.class_sensitivity import (
+from asl_mmaction.models.sensitivity.class_sensitivity import (
     ClassSensitivityEvaluator, rescale_to_unit_mean)
 
 

@@ -10,7 +10,7 @@ import torch
 from matplotlib.image import imread
 
 from asl_mmaction.evaluation.functional import dump_predictions
-from asl_mmaction.models.evaluators.class_sensitivity import \
+from asl_mmaction.models.sensitivity.class_sensitivity import \
     ClassSensitivityEvaluator
 from asl_mmaction.visualization.architecture import draw_architecture
 from asl_mmaction.visualization.sensitivity_curves import (

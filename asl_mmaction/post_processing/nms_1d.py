@@ -32,7 +32,7 @@ from typing import List, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from .segment_iou import aligned_segment_iou
+from ..structures.segment_iou import aligned_segment_iou
 
 NMS_METHODS = ('soft_gaussian', 'linear', 'hard')
 

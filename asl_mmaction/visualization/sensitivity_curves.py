@@ -1,6 +1,6 @@
 """Plots of the learned class-level sensitivity Gaussians.
 
-``ClassSensitivityEvaluator`` (``asl_mmaction/models/evaluators/``) keeps,
+``ClassSensitivityEvaluator`` (``asl_mmaction/models/sensitivity/``) keeps,
 per class, three Gaussians over the relative position ``x`` of a point
 inside its ground-truth segment: ``cls`` (classification weight), ``start``
 and ``end`` (localization; their mean is the regression weight). ``x`` is

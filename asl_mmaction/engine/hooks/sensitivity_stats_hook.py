@@ -15,7 +15,7 @@ from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
 from mmaction.registry import HOOKS
 
-from asl_mmaction.models.evaluators.class_sensitivity import (
+from asl_mmaction.models.sensitivity.class_sensitivity import (
     TASKS, ClassSensitivityEvaluator)
 
 

@@ -22,8 +22,9 @@ from ..losses import LossNormalizer
 from ..task_modules import PointGenerator1D, assign_targets
 from .conv_tower import MaskedConvTower
 from .dense_decoding import level_candidates, segments_to_seconds
+from ...structures import offsets_iou
 from .dense_targets import (background_points, batch_segment_ids,
-                            offsets_iou, pad_gt_instances, video_multi_hot)
+                            pad_gt_instances, video_multi_hot)
 
 # Bias of classes that never occur in training: sigmoid ~ 1e-6.
 EMPTY_CLASS_PROB = 1e-6

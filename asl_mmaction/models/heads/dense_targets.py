@@ -105,18 +105,3 @@ def video_multi_hot(labels: Tensor, valid: Tensor,
     hot = F.one_hot(labels, num_classes) * valid[..., None]
     return hot.sum(dim=1).clamp(max=1).float()
 
-
-def offsets_iou(pred: Tensor, target: Tensor) -> Tensor:
-    """tIoU of ``[t - l, t + r]`` segments around the same point.
-
-    Args:
-        pred (Tensor): ``[M, 2]`` non-negative ``(left, right)``.
-        target (Tensor): ``[M, 2]``.
-
-    Returns:
-        Tensor: ``[M]`` in ``[0, 1]``.
-    """
-    inter = torch.minimum(pred, target).sum(dim=-1)
-    union = pred.sum(dim=-1) + target.sum(dim=-1) - inter
-    return inter / union.clamp(min=1e-6)
-

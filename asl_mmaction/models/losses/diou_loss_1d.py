@@ -6,11 +6,12 @@ import torch.nn as nn
 from torch import Tensor
 from mmaction.registry import MODELS
 
+from ...structures.segment_iou import EPS as IOU_EPS
+from ...structures.segment_iou import offsets_iou
 from .reduction import reduce_loss
 
 
-def diou_loss_1d(pred_offsets: Tensor, target_offsets: Tensor,
-                 eps: float = 1e-8) -> Tensor:
+def diou_loss_1d(pred_offsets: Tensor, target_offsets: Tensor) -> Tensor:
     """``1 - IoU + (centre distance / enclosing length)^2`` per row.
 
     Both segments are ``[t - left, t + right]`` around the same point, so
@@ -19,7 +20,6 @@ def diou_loss_1d(pred_offsets: Tensor, target_offsets: Tensor,
     Args:
         pred_offsets (Tensor): ``[M, 2]`` non-negative ``(left, right)``.
         target_offsets (Tensor): ``[M, 2]`` non-negative.
-        eps (float): Guards the divisions.
 
     Returns:
         Tensor: ``[M]`` float32 losses in ``[0, 2)``.
@@ -27,13 +27,11 @@ def diou_loss_1d(pred_offsets: Tensor, target_offsets: Tensor,
     pred, target = pred_offsets.float(), target_offsets.float()
     lp, rp = pred.unbind(dim=-1)
     lt, rt = target.unbind(dim=-1)
-    inter = torch.minimum(lp, lt) + torch.minimum(rp, rt)
-    union = (lp + rp) + (lt + rt) - inter
-    iou = inter / union.clamp(min=eps)
     enclosing = torch.maximum(lp, lt) + torch.maximum(rp, rt)
     # centre of [t - l, t + r] is t + (r - l) / 2; t cancels out
     centre_dist = 0.5 * ((rp - lp) - (rt - lt))
-    return 1.0 - iou + (centre_dist / enclosing.clamp(min=eps))**2
+    return (1.0 - offsets_iou(pred, target) +
+            (centre_dist / enclosing.clamp(min=IOU_EPS))**2)
 
 
 @MODELS.register_module()
@@ -44,15 +42,13 @@ class DIoULoss1D(nn.Module):
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
         loss_weight (float): Multiplier of the result. ``ASLHead`` reads a
             value <= 0 as "use ActionFormer's adaptive weight".
-        eps (float): Guards the divisions.
     """
 
-    def __init__(self, reduction: str = 'sum', loss_weight: float = 1.0,
-                 eps: float = 1e-8) -> None:
+    def __init__(self, reduction: str = 'sum',
+                 loss_weight: float = 1.0) -> None:
         super().__init__()
         self.reduction = reduction
         self.loss_weight = loss_weight
-        self.eps = eps
 
     def forward(self, pred_offsets: Tensor, target_offsets: Tensor,
                 weight: Optional[Tensor] = None,
@@ -72,7 +68,7 @@ class DIoULoss1D(nn.Module):
             raise ValueError('expected [M, 2] offsets, got '
                              f'{tuple(pred_offsets.shape)} and '
                              f'{tuple(target_offsets.shape)}')
-        loss = diou_loss_1d(pred_offsets, target_offsets, self.eps)
+        loss = diou_loss_1d(pred_offsets, target_offsets)
         if weight is not None:
             loss = loss * weight.float()
         return self.loss_weight * reduce_loss(loss, self.reduction,

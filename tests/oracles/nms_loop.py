@@ -13,7 +13,7 @@ from typing import List
 import torch
 from torch import Tensor
 
-from .nms_1d import NMSResult, check_nms_args
+from asl_mmaction.post_processing.nms_1d import NMSResult, check_nms_args
 
 
 def _iou(a, b) -> float:
