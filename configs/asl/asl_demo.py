@@ -28,6 +28,7 @@ custom_hooks = [
          update_buffers=True, priority=49),
     dict(type='SensitivityStatsHook'),
     dict(type='RNGStateHook'),
+    dict(type='EmptyClassPriorHook'),
 ]
 default_hooks = dict(logger=dict(interval=10),
                      checkpoint=dict(interval=4, max_keep_ckpts=2))
