@@ -14,9 +14,6 @@ from typing import Optional, Sequence
 from mmengine.hooks import Hook
 from mmaction.registry import HOOKS
 
-from asl_mmaction.visualization.timeline import (draw_video_timeline,
-                                                 safe_file_name)
-
 
 @HOOKS.register_module()
 class TimelineVisualizationHook(Hook):
@@ -53,6 +50,9 @@ class TimelineVisualizationHook(Hook):
                         outputs: Optional[Sequence] = None) -> None:
         if not outputs:
             return
+        # matplotlib loads on use, not when the package is imported
+        from asl_mmaction.visualization.timeline import (draw_video_timeline,
+                                                         safe_file_name)
         class_names = _class_names(runner)
         for sample in outputs:
             if self.max_videos is not None and \
