@@ -93,17 +93,42 @@ def test_label_outside_the_models_classes(data, tmp_path):
     assert_stopped_before_training(train(config, work), needle)
 
 
-def test_nan_feature_file_is_found_before_training(data, tmp_path):
+BAD_VALUES = {
+    'nan': (lambda f: f.__setitem__((7, 3), np.nan),
+            'contain NaN values, first at step 7'),
+    'huge': (lambda f: f.__setitem__((5, 0), 1e30),
+             'have values of magnitude up to 1e+30 (first at step 5)'),
+    'int': (None, 'are stored as int64; features must be floating point'),
+}
+
+
+@pytest.mark.parametrize('kind', sorted(BAD_VALUES))
+def test_bad_feature_values_are_found_before_training(data, tmp_path, kind):
     path = data / 'features' / f'{TRAIN[2]}.npy'
     feats = np.load(path)
-    feats[7, 3] = np.nan
+    edit, message = BAD_VALUES[kind]
+    if edit is None:
+        feats = np.ones(feats.shape, np.int64)
+    else:
+        edit(feats)
     np.save(path, feats)
     config, work = write_config(tmp_path, data), tmp_path / 'work'
-    needle = f'{TRAIN[2]}.npy (video {TRAIN[2]}) contain NaN values, ' \
-        'first at step 7'
+    needle = f'{TRAIN[2]}.npy (video {TRAIN[2]}) {message}'
     result = check(config, work)
-    assert result.returncode == 1 and needle in result.stdout
+    assert result.returncode == 1 and needle in result.stdout, \
+        result.stdout[-2000:]
     assert_stopped_before_training(train(config, work), needle)
+
+
+def test_class_list_larger_than_the_model(data, tmp_path):
+    from mmengine.config import Config
+    from asl_mmaction.datasets.preflight import preflight_check
+    cfg = Config.fromfile(str(write_config(tmp_path, data)))
+    cfg.train_dataloader.dataset.class_names = [
+        f'demo_action_{i}' for i in range(7)]
+    with pytest.raises(TADDataError, match=r'give 7 classes but the model '
+                       r'has model\.head\.num_classes=6'):
+        preflight_check(cfg, splits=['train'], check_values=False)
 
 
 def test_debug_flag_shows_the_traceback(data, tmp_path):
@@ -134,17 +159,25 @@ def test_check_dataset_caches_checked_files(data, tmp_path):
         third.stdout
 
 
-def test_every_video_without_ground_truth_says_why(data, tmp_path):
+def test_empty_datasets_say_why(data, tmp_path):
     database = annotations(data)
     for name in TRAIN:
         database[name]['annotations'] = []
     save_annotations(data, database)
+    config, work = write_config(tmp_path, data), tmp_path / 'work'
     # labels for the class list come from the val clips
-    proc = train(write_config(tmp_path, data), tmp_path / 'work')
+    needle = ("none of the 4 videos of subset ['train'] has a ground-truth "
+              'segment')
+    result = check(config, work)
+    assert result.returncode == 1 and needle in result.stdout
+    proc = train(config, work)
     assert_stopped_before_training(
-        proc, "none of the 4 videos of subset ['train'] has a "
-        'ground-truth segment', 'filter_empty_gt=True drops such videos')
+        proc, needle, 'filter_empty_gt=True drops such videos')
     assert 'need at least one array' not in proc.stdout
+    proc = train(config, work, '--cfg-options',
+                 'train_dataloader.dataset.subset=test')
+    assert_stopped_before_training(
+        proc, "no video of subset ['test'] in", "(it holds ['train', 'val'])")
 
 
 def test_feature_value_problems_name_file_and_step(tmp_path):

@@ -96,7 +96,8 @@ def _log_traceback(exc: BaseException) -> List[str]:
 def run_main(main: Callable, argv: Optional[Sequence[str]] = None) -> int:
     """Call ``main()`` (or ``main(argv)``) and return the exit status.
 
-    Returns ``main``'s integer result (None counts as 0); a user error (see
+    Returns ``main``'s integer result (anything else counts as 0); a user
+    error (see
     :func:`user_error_types`) prints :func:`format_error` on stderr and
     returns 1, unless ``--debug`` is on the command line (or ``ASL_DEBUG=1``
     in the environment), which lets it propagate with its traceback.
@@ -110,4 +111,4 @@ def run_main(main: Callable, argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(format_error(exc, _log_traceback(exc)), file=sys.stderr)
         return 1
-    return 0 if status is None else int(status)
+    return int(status) if isinstance(status, int) else 0
