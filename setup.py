@@ -10,7 +10,8 @@ otherwise.
 Configs and tools ship inside the package, in ``asl_mmaction/.mim/``
 (the OpenMMLab layout that ``mim train asl_mmaction CONFIG`` and
 ``asl_mmaction::path`` config references read): symlinks to the clone's
-``configs/``, ``tools/`` and ``model-index.yml`` in an editable install, copies in a wheel.
+``configs/``, ``tools/`` and ``model-index.yml`` in an editable install,
+copies in a wheel.
 """
 import os
 import os.path as osp

@@ -113,7 +113,8 @@ assert path.startswith(site) and scope == 'asl_mmaction', path
 cfg = Config.fromfile(sys.argv[2])
 init_default_scope('mmaction')
 model = MODELS.build(cfg.model)
-print(type(model).__name__, cfg.model.head.num_classes, cfg.train_cfg.max_epochs)
+print(type(model).__name__, cfg.model.head.num_classes,
+      cfg.train_cfg.max_epochs)
 '''
 
 

@@ -68,7 +68,8 @@ def to_plain(obj: Any) -> Any:
     """A copy of ``obj`` that ``torch.load(weights_only=True)`` accepts.
 
     ``HistoryBuffer`` and numpy arrays / scalars (not of ``object`` dtype)
-    become tagged dicts of tensors and plain values; containers are rebuilt with their own type
+    become tagged dicts of tensors and plain values; containers are
+    rebuilt with their own type
     (``dict``, ``OrderedDict``, ``list``, ``tuple``); tensors and plain
     values are kept as they are (not copied). :func:`from_plain` inverts it.
     """

@@ -88,7 +88,8 @@ def normalize_video(video: dict) -> dict:
 
 
 def select_predictions(segments: np.ndarray, scores: np.ndarray,
-                       labels: np.ndarray, score_thr: float = DEFAULT_SCORE_THR,
+                       labels: np.ndarray,
+                       score_thr: float = DEFAULT_SCORE_THR,
                        top_k: int = DEFAULT_TOP_K) -> np.ndarray:
     """Indices of the predictions to draw: score >= ``score_thr``, the
     ``top_k`` best, highest score first."""
