@@ -24,8 +24,10 @@ from typing import Iterator
 # The text mmcv warns with (a regex matched against the message start).
 MSDA_WARNING = r'Fail to import ``MultiScaleDeformableAttention``'
 
-BROKEN_WHEEL_FIX = ("pip install 'mmaction2>=1.1.0,<1.2' (or install "
-                    'mmaction2 1.2.0 from a clone of its repository)')
+# drn/ has no __init__.py in the repository, so the wheel build skips it;
+# an editable install of a clone imports it as a namespace package.
+BROKEN_WHEEL_FIX = ("pip install 'mmaction2>=1.1.0,<1.2' (or pip install -e "
+                    'a clone of mmaction2 1.2.0)')
 
 
 class IncompatibleInstallError(ImportError):
