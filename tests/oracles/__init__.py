@@ -3,5 +3,6 @@ benches in ``bench/``) compare the fast code against. They are test oracles,
 not part of the package."""
 from .label_assignment_loop import assign_targets_loop
 from .nms_loop import nms_1d_reference
+from .nms_padded_rounds import nms_1d_padded_rounds
 
-__all__ = ['assign_targets_loop', 'nms_1d_reference']
+__all__ = ['assign_targets_loop', 'nms_1d_padded_rounds', 'nms_1d_reference']
