@@ -144,11 +144,12 @@ def vote_boundaries(kept: Tensor, candidates: Tensor, cand_scores: Tensor,
 
 
 def nms_1d_padded_rounds(segments: List[Tensor], scores: List[Tensor],
-                   labels: List[Tensor], method: str = 'soft_gaussian',
-                   iou_threshold: float = 0.1, sigma: float = 0.5,
-                   min_score: float = 0.001, max_per_video: int = 2000,
-                   class_agnostic: bool = False,
-                   voting_threshold: float = 0.0) -> List[NMSResult]:
+                         labels: List[Tensor],
+                         method: str = 'soft_gaussian',
+                         iou_threshold: float = 0.1, sigma: float = 0.5,
+                         min_score: float = 0.001, max_per_video: int = 2000,
+                         class_agnostic: bool = False,
+                         voting_threshold: float = 0.0) -> List[NMSResult]:
     """1-D NMS of a batch of videos, per class and video in one go.
 
     Args:
