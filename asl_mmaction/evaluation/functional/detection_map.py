@@ -154,9 +154,16 @@ def average_precision(pred: SegmentSet, gt: SegmentSet,
     # always had, so every sum adds in the same order, to the last bit.
     by_class = _match(pred, gt, np.asarray(tious, dtype=np.float64), pairs,
                       row_of)
-    sorted_labels = pred.labels[order]
-    lo = np.searchsorted(sorted_labels, class_ids, side='left')
-    hi = np.searchsorted(sorted_labels, class_ids, side='right')
+    # Each class's block in that order.
+    if pred.labels.min(initial=0) >= 0 and class_ids.min(initial=0) >= 0:
+        per_class = np.bincount(pred.labels,
+                                minlength=int(class_ids.max()) + 1)
+        hi = np.cumsum(per_class)[class_ids]
+        lo = hi - per_class[class_ids]
+    else:  # negative labels: search the sorted ones
+        sorted_labels = pred.labels[order]
+        lo = np.searchsorted(sorted_labels, class_ids, side='left')
+        hi = np.searchsorted(sorted_labels, class_ids, side='right')
     ap = np.zeros((len(tious), class_ids.shape[0]))
     for c, (start, end) in enumerate(zip(lo, hi)):
         ap[:, c] = interpolated_ap(by_class[start:end].T, num_gt[c])

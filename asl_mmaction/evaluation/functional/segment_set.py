@@ -83,7 +83,7 @@ def same_key_pairs(pred_key: np.ndarray,
     """Every (prediction, ground truth) pair that shares a key.
 
     Args:
-        pred_key (np.ndarray): ``[P]`` non-negative keys of the predictions.
+        pred_key (np.ndarray): ``[P]`` keys of the predictions.
         gt_key (np.ndarray): ``[G]`` keys of the ground truth.
 
     Returns:
@@ -93,7 +93,8 @@ def same_key_pairs(pred_key: np.ndarray,
     gt_order = np.argsort(gt_key, kind='stable')
     num_keys = 1 + max(int(pred_key.max(initial=-1)),
                        int(gt_key.max(initial=-1)))
-    if num_keys <= 4 * (pred_key.shape[0] + gt_key.shape[0]) + 1024:
+    dense = num_keys <= 4 * (pred_key.shape[0] + gt_key.shape[0]) + 1024
+    if dense and min(pred_key.min(initial=0), gt_key.min(initial=0)) >= 0:
         # Few distinct keys: look the ranges up instead of searching.
         per_key = np.bincount(gt_key, minlength=num_keys)
         lo = (np.cumsum(per_key) - per_key)[pred_key]
@@ -167,7 +168,7 @@ def packed_order(primary: np.ndarray, secondary: np.ndarray,
     """``secondary`` sorted by ``(primary, secondary)``.
 
     Args:
-        primary (np.ndarray): ``[N]`` non-negative integers.
+        primary (np.ndarray): ``[N]`` integers.
         secondary (np.ndarray): ``[N]`` integers in ``[0, bound)``.
         bound (int): exclusive bound of ``secondary``.
 
@@ -176,8 +177,8 @@ def packed_order(primary: np.ndarray, secondary: np.ndarray,
         (pass indices as ``secondary`` to get an argsort).
     """
     bits = max(int(bound - 1).bit_length(), 1)
-    top = int(primary.max(initial=0))
-    if top.bit_length() + bits > 62:  # does not pack: sort lexically
+    top = max(int(primary.max(initial=0)), -int(primary.min(initial=0)))
+    if top.bit_length() + bits > 61:  # does not pack: sort lexically
         order = np.lexsort((secondary, primary))
         return np.asarray(secondary, dtype=np.int64)[order]
     packed = np.sort((primary.astype(np.int64) << bits) | secondary)
@@ -190,7 +191,7 @@ def rank_in_group(key: np.ndarray,
     """Position of each element inside its key group.
 
     Args:
-        key (np.ndarray): ``[N]`` non-negative group keys.
+        key (np.ndarray): ``[N]`` integer group keys.
         scores (np.ndarray, optional): ``[N]``; when given, rank by
             decreasing score (ties: input order), otherwise input order.
         by_score (np.ndarray, optional): ``descending_order(scores)`` when
@@ -202,11 +203,12 @@ def rank_in_group(key: np.ndarray,
     n = key.shape[0]
     order = _group_order(key, scores, by_score)
     sorted_key = key[order]
-    is_first = np.r_[True, sorted_key[1:] != sorted_key[:-1]] if n else \
-        np.zeros(0, bool)
-    first_pos = np.maximum.accumulate(np.where(is_first, np.arange(n), 0))
+    is_first = np.ones(n, dtype=bool)
+    is_first[1:] = sorted_key[1:] != sorted_key[:-1]
+    position = np.arange(n)
+    first_pos = np.maximum.accumulate(np.where(is_first, position, 0))
     rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n) - first_pos
+    rank[order] = position - first_pos
     return rank
 
 
