@@ -246,6 +246,15 @@ def test_hard_with_zero_threshold_keeps_one_per_group(either_way):
     assert labels.tolist() == [0, 1]
 
 
+def test_huge_label_ids(either_way):
+    # Group ids are renumbered when video x class would not fit the keys.
+    segs, scores, labels = _one([[0, 10], [1, 11], [0, 10]], [0.9, 0.8, 0.7],
+                                [3, 3, 2**40], method='hard',
+                                iou_threshold=0.5)
+    assert labels.tolist() == [3, 2**40]
+    assert scores.tolist() == pytest.approx([0.9, 0.7])
+
+
 def test_video_output_does_not_depend_on_its_batch():
     segs, scores, labels = _detector_like(5, 4, 500, 6)
     kw = dict(method='soft_gaussian', sigma=0.4, max_per_video=200)

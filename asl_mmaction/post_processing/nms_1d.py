@@ -23,12 +23,12 @@ sorted by score with the same tie rule (the C++ op's order of equal scores
 depends on its swaps and an unstable sort). Other differences from the C++
 op, at the edges: ``hard`` keeps scores ``>= min_score`` (ActionFormer:
 ``> min_score``); IoU divides by ``max(union, 1e-6)`` instead of adding
-``1e-6`` to each length, which moves scores by up to ~2e-5 relative after
-hundreds of decays (class-agnostic) and ~5e-6 per class.
+``1e-6`` to each length, which moves scores by up to ~4e-5 relative after
+hundreds of decays (class-agnostic) and ~1.5e-5 per class.
 
 How it runs: all groups of all videos at once, in *rounds* that each select
 every candidate that the one-at-a-time procedure is bound to select with its
-current score (:mod:`.selection_rounds`); the loop runs over rounds (15-50
+current score (:mod:`.selection_rounds`); the loop runs over rounds (4-42
 on the EPIC-size bench), never over groups or segments. A video's output
 does not depend on the other videos of its batch (bit for bit on CPU).
 
@@ -154,6 +154,12 @@ def batched_nms_1d(segments: List[Tensor], scores: List[Tensor],
     video = video_ids[cand]
     group = video if class_agnostic else \
         video * (max_label + 1) + all_labels[cand]
+    num_groups = num_videos if class_agnostic else \
+        num_videos * (max_label + 1)
+    if num_groups >= 1 << 29:
+        # Sort keys hold group ids below 2**29: renumber huge label ids.
+        group = torch.unique(group, return_inverse=True)[1]
+        num_groups = num_cand
     # Among equal scores the better input score goes first, then the
     # earlier candidate: rank by a key that is distinct for every one.
     position = torch.arange(num_cand, device=device)
@@ -162,8 +168,7 @@ def batched_nms_1d(segments: List[Tensor], scores: List[Tensor],
 
     if method == 'hard' and iou_threshold <= 0:
         # Every candidate suppresses all the others of its group.
-        picked = _best_of_each_group(group, tie_rank, num_groups=(
-            num_videos if class_agnostic else num_videos * (max_label + 1)))
+        picked = _best_of_each_group(group, tie_rank, num_groups)
         picked_scores = cand_scores.index_select(0, picked)
     else:
         # The rounds work in (group, start) order.

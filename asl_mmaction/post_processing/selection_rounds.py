@@ -20,8 +20,8 @@ many at once, exactly as that procedure would:
   (:func:`cap_thresholds`), which shortens the long tail of rounds.
 
 The number of rounds is the depth of the chains of overlapping candidates
-(15-50 on the EPIC-size bench, ``bench/bench_nms.py``), not the number of
-selections (thousands).
+(4-42 per batch on the EPIC-size bench, ``bench/bench_nms.py``), not the
+number of selections (thousands).
 
 Candidates are laid out sorted by (group, start), so a candidate
 intersects only candidates of a contiguous *window* of positions around it
