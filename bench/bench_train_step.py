@@ -48,8 +48,9 @@ from oracles import randomize_norms  # noqa: E402
 
 VIDEO_INFO = osp.join(osp.dirname(REPO), 'shared', 'data',
                       'epic_kitchens_100', 'EPIC_100_video_info.csv')
-CONFIGS = {False: 'configs/actionformer/actionformer_epic_kitchens_100_verb.py',
-           True: 'configs/asl/asl_epic_kitchens_100_verb.py'}
+CONFIGS = {
+    False: 'configs/actionformer/actionformer_epic_kitchens_100_verb.py',
+    True: 'configs/asl/asl_epic_kitchens_100_verb.py'}
 STEPS_PER_SECOND = 30.0 / 16.0
 MAX_SEQ_LEN, CHANNELS, NUM_CLASSES = 2304, 2304, 97
 
