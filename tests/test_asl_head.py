@@ -218,7 +218,7 @@ from asl_mmaction.models.heads.plugins import (  # noqa: E402
 class StubClassSensitivity(BaseClassSensitivity):
     """Constant weights, remembering what it was given."""
 
-    def __init__(self, num_classes):
+    def __init__(self, num_classes, in_channels):
         super().__init__()
         self.num_classes = num_classes
         self.seen = {}
@@ -279,7 +279,7 @@ class StubVideoLoss(BaseVideoLoss):
 @MODELS.register_module(force=True)
 class NotAPlugin(nn.Module):
 
-    def __init__(self, num_classes):
+    def __init__(self, num_classes, in_channels):
         super().__init__()
 
 

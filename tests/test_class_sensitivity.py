@@ -33,6 +33,7 @@ SIGMA_1 = (0.5, 1.0, 2.0)
 
 
 def build(mode, num_classes=2, **kwargs):
+    kwargs.setdefault('in_channels', None)
     return MODELS.build(dict(type='ClassSensitivityEvaluator',
                              num_classes=num_classes, mode=mode, **kwargs))
 
@@ -216,88 +217,140 @@ def test_bad_inputs_raise():
 
 
 # ------------------------------------------------------------ fitted mode
-def key_position_batch(key=0.3, num=40, seed=0):
-    """Points spread over segments of class 1, whose detector quality
-    peaks at relative position ``key`` (a bump on a baseline, plus noise),
-    as the head measures it."""
+from types import SimpleNamespace  # noqa: E402
+
+from asl_mmaction.models.sensitivity.profile_fitting import (  # noqa: E402
+    bin_centres, fit_gaussian_bumps)
+
+
+def test_grid_fit_recovers_a_bump_and_keeps_flat_rows_flat():
+    centres = bin_centres(20)
+    bump = 0.2 + 0.5 * torch.exp(-(centres - 0.3) ** 2 / (2 * 0.1 ** 2))
+    means = torch.stack([bump, torch.full((20, ), 0.4), torch.zeros(20)])
+    counts = torch.ones(3, 20)
+    counts[2] = 0  # no data
+    mu, sigma, amp, base = fit_gaussian_bumps(
+        means, counts, centres, torch.linspace(-0.5, 0.5, 41),
+        (0.05, 0.1, 0.2, 0.5))
+    assert mu[0].item() == pytest.approx(0.3, abs=0.013)
+    assert sigma[0].item() == pytest.approx(0.1)
+    assert amp[0].item() == pytest.approx(0.5, abs=0.01)
+    assert base[0].item() == pytest.approx(0.2, abs=0.01)
+    # flat data: no bump; no data: the neutral profile (every weight 1)
+    assert amp[1] == 0 and base[1].item() == pytest.approx(0.4)
+    assert amp[2] == 0 and base[2] == 1.0 and mu[2] == 0.0
+
+
+def evidence_batch(key, num_videos=4, seg_len=20, per_video=4, dims=8,
+                   seed=0, flat=False):
+    """Point features (one level, stride 1) where class 1's direction is
+    strong at relative position ``key`` of each of its segments, weak
+    elsewhere, plus noise; the targets the fitted mode reads."""
     gen = torch.Generator().manual_seed(seed)
-    position = torch.rand(num, generator=gen) - 0.5
-    quality = 0.2 + 0.6 * torch.exp(-(position - key) ** 2 / (2 * 0.1 ** 2))
-    quality = quality + 0.02 * torch.randn(num, generator=gen)
-    pairs = SegmentPoints(
-        video=torch.zeros(num, dtype=torch.long),
-        point=torch.arange(num), segment=torch.arange(num) // 10,
-        label=torch.ones(num, dtype=torch.long), position=position,
-        stride=torch.ones(num), length=torch.full((num, ), 10.0))
-    return pairs, quality.clamp(0, 1)[:, None].expand(num, 3)
+    length = per_video * seg_len * 2
+    feats = 0.3 * torch.randn(num_videos, length, dims, generator=gen)
+    direction = torch.zeros(dims)
+    direction[0] = 1.0
+    video, point, segment, position = [], [], [], []
+    segment_ids = torch.full((num_videos, length), -1)
+    for b in range(num_videos):
+        for n in range(per_video):
+            start = n * seg_len * 2 + 5
+            t = torch.arange(start + 1, start + seg_len)
+            x = (t - (start + seg_len / 2)) / seg_len
+            strength = torch.full_like(x, 1.0) if flat else \
+                0.2 + 1.5 * torch.exp(-(x + 0.5 - key) ** 2 / 0.005)
+            feats[b, t] += strength[:, None] * direction
+            sid = b * per_video + n
+            video.append(torch.full_like(t, b))
+            point.append(t)
+            segment.append(torch.full_like(t, sid))
+            position.append(x)
+            segment_ids[b, t[len(t) // 2 - 1:len(t) // 2 + 2]] = sid
+    cat = torch.cat
+    inside = SegmentPoints(
+        video=cat(video), point=cat(point), segment=cat(segment),
+        label=torch.ones(len(cat(point)), dtype=torch.long),
+        position=cat(position).float(),
+        stride=torch.ones(len(cat(point))),
+        length=torch.full((len(cat(point)), ), float(seg_len)))
+    background = segment_ids < 0
+    background[:, :] = True
+    background[inside.video, inside.point] = False
+    targets = SimpleNamespace(inside=inside, background=background,
+                              segment_ids=segment_ids)
+    quality = torch.rand(len(inside), 3, generator=gen)
+    return targets, quality, feats
 
 
-def fit(ev, pairs, quality, steps=300, lr=0.05):
+def train_fit(ev, batch_args, steps=150, lr=0.05):
     opt = torch.optim.Adam(ev.parameters(), lr=lr)
-    for _ in range(steps):
+    ev.train()
+    for i in range(steps):
+        targets, quality, feats = evidence_batch(seed=i, **batch_args)
         opt.zero_grad()
-        ev.fit_loss(pairs, quality).backward()
+        ev.fit(targets, quality, feats).backward()
         opt.step()
+    return targets
 
 
 def test_fitted_mode_moves_mu_to_the_key_position():
-    ev = build('fitted')
-    pairs, quality = key_position_batch(key=0.3)
-    before = ev.fit_loss(pairs, quality).item()
-    fit(ev, pairs, quality)
-    assert ev.fit_loss(pairs, quality).item() < 0.2 * before
-    # every task of class 1 found the bump; class 0 (no points) kept its
-    # initial profile
-    assert ev.mu[1].detach() == pytest.approx(torch.full((3, ), 0.3),
-                                              abs=0.03)
-    assert torch.equal(ev.mu[0].detach(), torch.tensor([0.0, -0.5, 0.5]))
-    curve = ev.curves(torch.linspace(-0.5, 0.5, 101))[1, 0]
-    assert abs(float(torch.linspace(-0.5, 0.5, 101)[curve.argmax()]) - 0.3
-               ) < 0.03
-    # the weights of the positive points follow the fitted profile: the
-    # point nearest the key position weighs most, mean 1 per segment
-    positives = pairs_of(points=torch.tensor([4.0, 5.0, 6.5]),
+    """The chosen rule on a hand-made batch: the probe finds where class 1
+    is recognisable inside its segments, the fit puts mu there."""
+    for key in (0.2, 0.75):
+        ev = build('fitted', in_channels=8)
+        assert ev.mu[1, 0].item() == 0.0 and (ev.amplitude == 0).all()
+        train_fit(ev, dict(key=key))
+        assert ev.mu[1, 0].item() + 0.5 == pytest.approx(key, abs=0.1)
+        assert ev.amplitude[1, 0] > 0
+        # class 0 had no points: still the neutral, flat profile
+        assert ev.amplitude[0].abs().max() == 0
+        curve = ev.curves(torch.linspace(-0.5, 0.5, 101))[1, 0]
+        peak = float(torch.linspace(0, 1, 101)[curve.argmax()])
+        assert peak == pytest.approx(key, abs=0.1)
+
+
+def test_fitted_weights_follow_the_profile_without_gradient():
+    ev = build('fitted', in_channels=8)
+    train_fit(ev, dict(key=0.8), steps=80)
+    positives = pairs_of(points=torch.tensor([4.0, 5.0, 6.0]),
                          strides=torch.ones(3),
                          segments=torch.tensor([[0.0, 10.0]] * 3),
                          labels=torch.ones(3, dtype=torch.long),
                          segment_ids=torch.zeros(3, dtype=torch.long))
     w_cls, w_loc = ev(positives)
-    assert int(w_cls.argmax()) == 2 and w_cls.mean().item() == \
-        pytest.approx(1.0, rel=1e-5)
+    # the point nearest the key position weighs most; mean 1 per segment
+    assert int(w_cls.argmax()) == 2
+    assert w_cls.mean().item() == pytest.approx(1.0, rel=1e-5)
+    # the weighted losses cannot move the profile towards easy points
+    assert not w_cls.requires_grad and not w_loc.requires_grad
 
 
-def test_fitted_mode_learns_only_from_its_fit():
-    """The weighted losses' gradient does not reach the fitted profiles
-    (they would drift towards the easiest points); the fit's does."""
-    ev = build('fitted')
-    out = call(ev)
-    assert not out['cls'].requires_grad and not out['loc'].requires_grad
-    pairs, quality = key_position_batch()
-    ev.fit_loss(pairs, quality).backward()
-    assert ev.mu.grad[1].abs().min() > 0 and ev.mu.grad[0].abs().max() == 0
+def test_fitted_mode_stays_flat_on_flat_evidence():
+    ev = build('fitted', in_channels=8)
+    train_fit(ev, dict(key=0.3, flat=True), steps=80)
+    curve = ev.curves(torch.linspace(-0.5, 0.5, 21))[1, 0]
+    assert (curve.max() - curve.min()) / curve.mean() < 0.2
 
 
-def test_fitted_mode_stays_flat_on_flat_quality():
-    ev = build('fitted')
-    pairs, _ = key_position_batch()
-    flat = torch.full((len(pairs), 3), 0.6)
-    fit(ev, pairs, flat, steps=1000)
-    curve = ev.curves(torch.linspace(-0.5, 0.5, 21))[1]
-    assert (curve.max(dim=1).values - curve.min(dim=1).values < 0.05).all()
-    assert ev.fit_loss(pairs, flat).item() < 1e-3
+def test_start_end_profiles_follow_the_detector_accuracy_at_positives():
+    ev = build('fitted', in_channels=8)
+    targets, quality, feats = evidence_batch(key=0.5)
+    own = targets.segment_ids[targets.inside.video,
+                              targets.inside.point] == targets.inside.segment
+    x = targets.inside.position
+    quality = torch.stack([quality[:, 0], 0.5 - x, 0.5 + x], dim=1)
+    for _ in range(3):
+        ev.fit(targets, quality, feats)
+    assert own.sum() > 0
+    # start accuracy falls to the right, end accuracy rises: the start
+    # profile sits left of the end one
+    assert ev.mu[1, 1] < ev.mu[1, 2]
 
 
-def test_other_modes_have_no_fit_and_empty_fits_are_connected():
-    assert build('normalized').fit_loss(*key_position_batch()) is None
-    assert build('reference').fit_loss(*key_position_batch()) is None
-    ev = build('fitted')
-    pairs, quality = key_position_batch(num=0)
-    loss = ev.fit_loss(pairs, quality)
-    assert loss.item() == 0.0
-    loss.backward()
-    assert ev.mu.grad is not None
-
-
-def test_softplus_parametrisation_is_consistent():
-    ev = build('normalized', sigma_min=0.1)
-    assert torch.allclose(0.1 + F.softplus(ev.sigma), ev.effective_sigma())
+def test_other_modes_have_no_fit_and_fitted_needs_the_width():
+    targets, quality, feats = evidence_batch(key=0.3)
+    assert build('normalized').fit(targets, quality, feats) is None
+    assert build('reference').fit(targets, quality, feats) is None
+    with pytest.raises(ValueError, match='in_channels'):
+        build('fitted')

@@ -16,7 +16,7 @@ class EdgeFavouringSensitivity(BaseClassSensitivity):
     """A user's idea: weigh positives by their distance from the centre,
     one learnable sharpness per class."""
 
-    def __init__(self, num_classes):
+    def __init__(self, num_classes, in_channels=None):
         super().__init__()
         self.num_classes = num_classes
         self.sharpness = torch.nn.Parameter(torch.ones(num_classes))

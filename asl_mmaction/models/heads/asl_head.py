@@ -135,7 +135,7 @@ class ASLHead(BaseModule):
         self.loss_normalizer = LossNormalizer(**loss_normalizer)
         self.class_sensitivity = build_plugin(
             class_sensitivity, BaseClassSensitivity, MODELS,
-            num_classes=num_classes)
+            num_classes=num_classes, in_channels=in_channels)
         self.instance_sensitivity = build_plugin(
             instance_sensitivity, BaseInstanceSensitivity, MODELS,
             in_channels=in_channels)
@@ -198,7 +198,10 @@ class ASLHead(BaseModule):
         quality = point_feats = None
         if self.training and self.instance_sensitivity is not None:
             quality = self.instance_sensitivity(feats, masks)
-        if self.training and self.contrastive_loss is not None:
+        needs_feats = self.contrastive_loss is not None or (
+            self.class_sensitivity is not None
+            and self.class_sensitivity.needs_point_feats)
+        if self.training and needs_feats:
             point_feats = [f.transpose(1, 2) for f in feats]
         return cls_logits, reg_offsets, quality, point_feats
 
@@ -252,7 +255,8 @@ class ASLHead(BaseModule):
 
         Returns:
             dict: ``loss_cls``, ``loss_reg`` and, when configured,
-            ``loss_inst``, ``loss_sens`` (the class-sensitivity fit),
+            ``loss_inst``, ``loss_sens`` (the class-sensitivity module's
+            own loss, e.g. the ``fitted`` mode's probe),
             ``loss_contrast``, ``loss_video``.
         """
         logits = torch.cat(cls_logits, dim=1)  # [B, P, K]
@@ -287,14 +291,16 @@ class ASLHead(BaseModule):
                                                       loss_reg)
         losses['loss_reg'] = loss_reg
 
+        feats = None if point_feats is None else torch.cat(point_feats,
+                                                           dim=1)
         if self.class_sensitivity is not None:
-            fit = self.class_sensitivity.fit_loss(
-                targets.inside, inside_quality(logits, offsets, targets))
+            fit = self.class_sensitivity.fit(
+                targets, inside_quality(logits, offsets, targets),
+                feats if self.class_sensitivity.needs_point_feats else None)
             if fit is not None:
                 losses['loss_sens'] = fit
         if self.contrastive_loss is not None:
-            losses['loss_contrast'] = self.contrastive_loss(
-                torch.cat(point_feats, dim=1), targets)
+            losses['loss_contrast'] = self.contrastive_loss(feats, targets)
         if self.video_loss is not None:
             # the released code divides this one by the normaliser too
             losses['loss_video'] = self.video_loss(logits, targets, divisor)

@@ -14,7 +14,7 @@ Writing a new one is one class and one config line, e.g.::
 
     @MODELS.register_module()
     class MyClassSensitivity(BaseClassSensitivity):
-        def __init__(self, num_classes): ...
+        def __init__(self, num_classes, in_channels=None): ...
         def forward(self, positives): ...   # -> (cls_weight, loc_weight)
         def profile(self, pairs): ...       # -> [Q, 3]
         def curves(self, positions): ...    # -> [K, 3, X]
@@ -37,10 +37,14 @@ class BaseClassSensitivity(nn.Module):
     classification (``cls``) and for locating the start / end, as a function
     of its relative position inside the action.
 
-    Built with: ``num_classes`` (int).
+    Built with: ``num_classes`` (int) and ``in_channels`` (int, width of
+    the pyramid features).
     """
 
     num_classes: int
+    #: Whether :meth:`fit` reads the point features (the head then keeps
+    #: them in training).
+    needs_point_feats: bool = False
 
     def forward(self, positives: SegmentPoints) -> Tuple[Tensor, Tensor]:
         """Loss weights of the ``M`` positive points.
@@ -63,17 +67,21 @@ class BaseClassSensitivity(nn.Module):
         it)."""
         raise NotImplementedError
 
-    def fit_loss(self, pairs: SegmentPoints,
-                 quality: Tensor) -> Optional[Tensor]:
-        """A loss that fits the profiles to the detector's own per-point
-        quality, or None for a module that learns only through the losses
-        it weights.
+    def fit(self, targets: DenseTargets, quality: Tensor,
+            point_feats: Optional[Tensor]) -> Optional[Tensor]:
+        """Called once per training iteration, after the head's forward:
+        update the module from the batch, and return a loss for the
+        module's own parameters, or None for a module that learns only
+        through the losses it weights.
 
         Args:
-            pairs (SegmentPoints): ``Q`` points inside segments.
-            quality (Tensor): ``[Q, 3]`` detached, in ``[0, 1]``: GT-class
-                confidence and start / end accuracy of each point's own
-                prediction.
+            targets (DenseTargets): the batch's targets (``inside`` pairs,
+                ``background``, ...).
+            quality (Tensor): ``[Q, 3]`` detached, in ``[0, 1]``: the
+                detector's GT-class confidence and start / end accuracy of
+                its own prediction at each ``inside`` pair.
+            point_feats (Tensor, optional): ``[B, P, D]`` point features
+                when :attr:`needs_point_feats`, else None.
         """
         return None
 

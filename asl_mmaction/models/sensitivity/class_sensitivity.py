@@ -21,39 +21,42 @@ regression-loss weight). Three ways to learn them (``mode``):
     segment's weights rescaled to mean 1 over its positive points, so they
     cannot lower the loss by shrinking.
 ``'fitted'``
-    Each class's profiles are *fitted to the detector's own per-point
-    quality* over every point inside that class's segments, at every level
-    (GT-class confidence for ``cls``; start / end accuracy of the point's
-    own prediction for ``start`` / ``end``), and the losses' gradients do
-    not reach them. A point's *excess* quality (above its segment's mean,
-    so a segment's overall difficulty does not count) weighs its position:
-    mu and sigma are the weighted mean and spread of the positions
-    (a weighted Gaussian log-likelihood, convex in mu, so the fit cannot
-    get stuck), and ``baseline + amplitude * gaussian`` is fitted to the
-    quality by least squares (flat quality gives a flat profile). The
-    profile then says where in the class's actions the detector does well,
-    and the loss weights follow it (each segment's weights rescaled to mean
-    1 over its positive points). Learned through the losses they weight,
-    the other two modes instead drift towards the points with the lowest
-    loss; see ``docs/components/sensitivity.md`` for the measurements
-    behind the choice.
+    The profiles are *fitted*, not learned through the losses they weight
+    (which drifts them towards the points with the lowest loss). What is
+    fitted is how recognisable each class is along its actions: a linear
+    probe on the detached pyramid features (its own parameters, its own
+    cross-entropy ``loss_sens``) classifies every point inside a segment,
+    at the finest level, against background points; the probe's
+    probability of the segment's class there is pooled per class into a
+    histogram over ``x`` (a running average over iterations, summed over
+    processes), and ``cls`` is the least-squares fit ``baseline + amplitude
+    * gaussian(x; mu, sigma)`` of that histogram (``profile_fitting.py``).
+    ``start`` / ``end`` are fitted the same way to the start / end
+    accuracy of the detector's own regression at its positive points. The
+    detector's own class confidence is not used for ``cls``: centre
+    sampling trains it high at the centre of every action, whatever the
+    class. The loss weights follow the profiles (each segment's weights
+    rescaled to mean 1 over its positive points). See
+    ``docs/components/sensitivity.md`` for the measurements behind the
+    design.
 """
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 from mmaction.registry import MODELS
 
 from ..heads.plugins import SENSITIVITY_TASKS, BaseClassSensitivity
-from ..task_modules.dense_targets import SegmentPoints
+from ..task_modules.dense_targets import DenseTargets, SegmentPoints
+from .profile_fitting import (bin_centres, fit_gaussian_bumps,
+                              histogram_increments)
 
 _INIT_MU = (0.0, -0.5, 0.5)
 _MODES = ('fitted', 'normalized', 'reference')
 _LOG_HALF = -0.6931471805599453
-# fitted mode: penalty on the amplitude, relative to the squared error
-AMPLITUDE_RIDGE = 0.01
 
 
 def log_gaussian(x: Tensor, mu: Tensor, sigma: Tensor) -> Tensor:
@@ -109,63 +112,97 @@ class ClassSensitivityEvaluator(BaseClassSensitivity):
 
     Args:
         num_classes (int): Number of action classes ``K``.
+        in_channels (int, optional): Width of the pyramid features; needed
+            by the ``fitted`` mode's probe (the head fills it in).
         mode (str): ``'fitted'`` (default), ``'normalized'`` or
             ``'reference'`` (see the module docstring).
-        sigma_min (float): Lower bound of sigma (in segment lengths) in the
-            ``fitted`` / ``normalized`` modes; sigma is
-            ``sigma_min + softplus(s)`` of the stored parameter ``s``, so
-            the bound is smooth and gradients never stop. Positive points
-            of one segment span roughly ``x in [-0.4, 0.4]`` with
-            ActionFormer's centre sampling, so 0.2 still lets a profile
-            favour one side strongly. Defaults to 0.2.
-        init_amplitude (float): ``fitted`` mode: initial amplitude, and
-            initial baseline ``1 - init_amplitude``. Defaults to 0.5.
-        fit_weight (float): ``fitted`` mode: multiplier of the fit loss.
+        sigma_min (float): ``normalized``: lower bound of sigma (in segment
+            lengths); sigma is ``sigma_min + softplus(s)`` of the stored
+            parameter ``s``, so the bound is smooth and gradients never
+            stop. Positive points of one segment span roughly
+            ``x in [-0.4, 0.4]`` with ActionFormer's centre sampling, so 0.2
+            still lets a profile favour one side strongly. Defaults to 0.2.
+        num_bins (int): ``fitted``: bins of the quality histograms over
+            ``x``. Defaults to 20.
+        fit_sigmas (Sequence[float]): ``fitted``: the sigmas tried (mu is
+            tried every 0.025). Defaults to ``(0.1, 0.15, 0.2, 0.3, 0.5,
+            1.0)``.
+        fit_strides (Sequence[int]): ``fitted``: pyramid strides whose
+            points inside segments feed the ``cls`` histogram (the finest
+            level's features are the most local). Defaults to ``(1, )``.
+        momentum (float): ``fitted``: the histograms are running averages,
+            ``h <- momentum * h + batch``. Defaults to 0.99.
+        num_background (int): ``fitted``: background points per video the
+            probe learns to tell apart. Defaults to 32.
+        fit_weight (float): ``fitted``: multiplier of the probe's loss.
         eps (float): Floor of the segment length (steps).
 
-    Parameters: ``mu`` and ``sigma`` ``[K, 3]`` (columns
-    :data:`SENSITIVITY_TASKS`); in ``fitted`` mode also ``amplitude`` and
-    ``baseline`` ``[K, 3]`` (stored through softplus).
+    ``mu`` and ``sigma`` are ``[K, 3]`` (columns
+    :data:`SENSITIVITY_TASKS`): parameters in the two learned modes,
+    buffers (with ``amplitude``, ``baseline`` and the histograms) in
+    ``fitted`` mode.
     """
 
-    def __init__(self, num_classes: int, mode: str = 'fitted',
-                 sigma_min: float = 0.2, init_amplitude: float = 0.5,
-                 fit_weight: float = 1.0, eps: float = 1e-6) -> None:
+    def __init__(self, num_classes: int, in_channels: Optional[int] = None,
+                 mode: str = 'fitted', sigma_min: float = 0.2,
+                 num_bins: int = 20,
+                 fit_sigmas: Sequence[float] = (0.1, 0.15, 0.2, 0.3, 0.5,
+                                                1.0),
+                 fit_strides: Sequence[int] = (1, ), momentum: float = 0.99,
+                 num_background: int = 32, fit_weight: float = 1.0,
+                 eps: float = 1e-6) -> None:
         super().__init__()
         if mode not in _MODES:
             raise ValueError(f'ClassSensitivityEvaluator: unknown mode '
                              f'"{mode}", use one of {_MODES}')
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1, got {num_classes}')
-        if mode != 'reference' and not 0.0 <= sigma_min < 1.0:
+        if mode == 'normalized' and not 0.0 <= sigma_min < 1.0:
             raise ValueError(f'sigma_min must be in [0, 1) so that the '
                              f'initial sigma 1 is reachable, got {sigma_min}')
-        if not 0.0 < init_amplitude < 1.0:
-            raise ValueError(f'init_amplitude must be in (0, 1), got '
-                             f'{init_amplitude}')
+        if mode == 'fitted' and not in_channels:
+            raise ValueError('ClassSensitivityEvaluator: the fitted mode '
+                             'needs in_channels (the pyramid width) for its '
+                             'probe')
         self.num_classes = num_classes
         self.mode = mode
         self.sigma_min = sigma_min
-        self.fit_weight = fit_weight
         self.eps = eps
-        self.mu = nn.Parameter(torch.tensor(_INIT_MU).repeat(num_classes, 1))
-        # stored so that the effective sigma starts at 1 in every mode
-        init_sigma = 1.0 if mode == 'reference' else \
-            _softplus_inverse(1.0 - sigma_min)
-        self.sigma = nn.Parameter(torch.full((num_classes, 3), init_sigma))
+        init_mu = torch.tensor(_INIT_MU).repeat(num_classes, 1)
         if mode == 'fitted':
-            self.amplitude = nn.Parameter(torch.full(
-                (num_classes, 3), _softplus_inverse(init_amplitude)))
-            self.baseline = nn.Parameter(torch.full(
-                (num_classes, 3), _softplus_inverse(1.0 - init_amplitude)))
+            self.needs_point_feats = True
+            self.num_bins = num_bins
+            self.fit_sigmas = tuple(float(v) for v in fit_sigmas)
+            self.fit_strides = tuple(int(v) for v in fit_strides)
+            self.momentum = momentum
+            self.num_background = num_background
+            self.fit_weight = fit_weight
+            self.probe = nn.Linear(in_channels, num_classes + 1)
+            # flat until the first fit: every weight 1
+            for name, value in (('mu', init_mu),
+                                ('sigma', torch.ones(num_classes, 3)),
+                                ('amplitude', torch.zeros(num_classes, 3)),
+                                ('baseline', torch.ones(num_classes, 3)),
+                                ('quality_sum',
+                                 torch.zeros(num_classes * 3, num_bins)),
+                                ('quality_count',
+                                 torch.zeros(num_classes * 3, num_bins))):
+                self.register_buffer(name, value)
+        else:
+            self.mu = nn.Parameter(init_mu)
+            # stored so that the effective sigma starts at 1
+            init_sigma = 1.0 if mode == 'reference' else \
+                _softplus_inverse(1.0 - sigma_min)
+            self.sigma = nn.Parameter(torch.full((num_classes, 3),
+                                                 init_sigma))
         self._reset_running()
 
     # ----------------------------------------------------------- profiles
     def effective_sigma(self) -> Tensor:
         """``[K, 3]`` sigma used in the Gaussians."""
-        if self.mode == 'reference':
-            return self.sigma
-        return self.sigma_min + F.softplus(self.sigma)
+        if self.mode == 'normalized':
+            return self.sigma_min + F.softplus(self.sigma)
+        return self.sigma
 
     def _log_profile(self, x: Tensor, labels: Tensor) -> Tensor:
         """``[Q, 3]`` log profile at positions ``x [Q]`` of classes
@@ -174,9 +211,8 @@ class ClassSensitivityEvaluator(BaseClassSensitivity):
                              self.effective_sigma()[labels])
         if self.mode != 'fitted':
             return log_g
-        amp = F.softplus(self.amplitude[labels])
-        base = F.softplus(self.baseline[labels])
-        return torch.log(base + amp * log_g.exp())
+        return torch.log(self.baseline[labels] +
+                         self.amplitude[labels] * log_g.exp())
 
     def _positions(self, pairs: SegmentPoints) -> Tensor:
         """Where the profiles are read: ``x``, divided by the stride in
@@ -214,8 +250,6 @@ class ClassSensitivityEvaluator(BaseClassSensitivity):
             g = log_p.exp()
             w_cls, w_loc = g[:, 0], (g[:, 1] + g[:, 2]) / 2 * g[:, 0]
         else:
-            if self.mode == 'fitted':  # learned by fit_loss only
-                log_p = log_p.detach()
             ids = compact_ids(positives.segment)
             # log of mean(start, end)
             log_loc = torch.logsumexp(log_p[:, 1:], dim=1) + _LOG_HALF
@@ -225,39 +259,88 @@ class ClassSensitivityEvaluator(BaseClassSensitivity):
             self._accumulate(positives.label, w_cls, w_loc)
         return w_cls, w_loc
 
-    def fit_loss(self, pairs: SegmentPoints,
-                 quality: Tensor) -> Optional[Tensor]:
-        """``fitted`` mode: the fit of the profiles to the detached quality
-        ``[Q, 3]`` of the points inside segments (see the module
-        docstring), summed over the three tasks, times ``fit_weight``;
-        None in the other modes."""
+    def fit(self, targets: DenseTargets, quality: Tensor,
+            point_feats: Optional[Tensor]) -> Optional[Tensor]:
+        """``fitted`` mode: fold the batch into the quality histograms,
+        refit the profiles, and return the probe's loss; None in the other
+        modes (they learn through the losses they weight).
+
+        Args:
+            targets (DenseTargets): the batch's targets.
+            quality (Tensor): ``[Q, 3]`` the detector's quality at the
+                ``inside`` pairs (its start / end columns are used, at the
+                pairs whose point is a positive of that segment).
+            point_feats (Tensor): ``[B, P, D]`` pyramid features (read
+                detached: the probe does not train the detector).
+        """
         if self.mode != 'fitted':
             return None
-        if len(pairs) == 0:
-            return sum(p.sum() for p in self.parameters()) * 0.0
-        self._check_labels(pairs.label)
-        x, labels = pairs.position.float()[:, None], pairs.label
-        quality = quality.detach().float()
-        mu, sigma = self.mu[labels], self.effective_sigma()[labels]
-        # where: weighted Gaussian log-likelihood of the positions, the
-        # weights being the quality above the segment's mean
-        ids = compact_ids(pairs.segment)
-        count = torch.bincount(ids).to(quality.dtype)[:, None]
-        seg_mean = quality.new_zeros(count.shape[0], 3).index_add(
-            0, ids, quality) / count
-        excess = (quality - seg_mean[ids]).clamp(min=0)
-        nll = (x - mu).pow(2) / (2 * sigma.pow(2)) + torch.log(sigma)
-        where = (excess * nll).sum(dim=0) / excess.sum(dim=0).clamp_min(
-            1e-6)
-        # how much: baseline + amplitude * gaussian against the quality,
-        # the Gaussian's position and width held fixed here; a small ridge
-        # on the amplitude settles the flat case on a flat profile
-        g = gaussian(x, mu.detach(), sigma.detach())
-        amplitude = F.softplus(self.amplitude[labels])
-        fitted = F.softplus(self.baseline[labels]) + amplitude * g
-        how_much = ((fitted - quality).pow(2) +
-                    AMPLITUDE_RIDGE * amplitude.pow(2)).mean(dim=0)
-        return self.fit_weight * (where + how_much).sum()
+        inside = targets.inside
+        self._check_labels(inside.label)
+        feats = point_feats.detach().float()
+        # the probe: the segment's class at its inside points of the
+        # fitted levels, "background" (index K) at sampled background
+        fine = torch.zeros_like(inside.stride, dtype=torch.bool)
+        for stride in self.fit_strides:
+            fine |= inside.stride == stride
+        bg_video, bg_point = self._background(targets.background)
+        logits = self.probe(torch.cat([feats[inside.video[fine],
+                                             inside.point[fine]],
+                                       feats[bg_video, bg_point]]))
+        labels = torch.cat([inside.label[fine], torch.full_like(
+            bg_point, self.num_classes)])
+        if labels.numel():
+            loss = F.cross_entropy(logits, labels)
+        else:
+            loss = logits.sum() * 0.0 + 0.0 * sum(
+                p.sum() for p in self.probe.parameters())
+        with torch.no_grad():
+            n = int(fine.sum())
+            cls_quality = logits[:n].softmax(dim=-1)[
+                torch.arange(n, device=logits.device), labels[:n]]
+            own = targets.segment_ids[inside.video, inside.point] == \
+                inside.segment  # the point is a positive of this segment
+            self._update(
+                torch.cat([inside.position[fine], inside.position[own],
+                           inside.position[own]]),
+                torch.cat([inside.label[fine] * 3, inside.label[own] * 3 + 1,
+                           inside.label[own] * 3 + 2]),
+                torch.cat([cls_quality, quality[own, 1], quality[own, 2]]))
+        return self.fit_weight * loss
+
+    def _background(self, background: Tensor) -> Tuple[Tensor, Tensor]:
+        """Up to ``num_background`` random background points per video."""
+        score = torch.rand(background.shape, device=background.device)
+        score = score.masked_fill(~background, -1.0)
+        k = min(self.num_background, background.shape[1])
+        top, point = score.topk(k, dim=1)
+        video = torch.arange(background.shape[0], device=background.device
+                             )[:, None].expand_as(point)
+        keep = top >= 0
+        return video[keep], point[keep]
+
+    @torch.no_grad()
+    def _update(self, x: Tensor, rows: Tensor, values: Tensor) -> None:
+        """Running histograms (summed over processes) and the refit."""
+        sums, counts = histogram_increments(x, rows, values,
+                                            self.num_classes * 3,
+                                            self.num_bins)
+        if dist.is_available() and dist.is_initialized():
+            both = torch.stack([sums, counts])
+            dist.all_reduce(both)
+            sums, counts = both.unbind(0)
+        self.quality_sum.mul_(self.momentum).add_(sums)
+        self.quality_count.mul_(self.momentum).add_(counts)
+        means = self.quality_sum / self.quality_count.clamp(min=1e-12)
+        centres = bin_centres(self.num_bins, device=means.device)
+        mus = torch.linspace(-0.5, 0.5, 41, device=means.device)
+        mu, sigma, amplitude, baseline = fit_gaussian_bumps(
+            means, self.quality_count, centres, mus, self.fit_sigmas)
+        shape = (self.num_classes, 3)
+        self.mu.copy_(mu.view(shape))
+        self.sigma.copy_(sigma.view(shape))
+        self.amplitude.copy_(amplitude.view(shape))
+        self.baseline.copy_(baseline.view(shape))
 
     def _check_labels(self, labels: Tensor) -> None:
         if labels.numel() and (labels.min() < 0 or
