@@ -18,10 +18,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__))))))
-from asl_mmaction.datasets.annotation_files import (  # noqa: E402
-    load_class_names, read_json)
 from asl_mmaction.datasets.epic_annotations import (  # noqa: E402
-    names_from_records, parse_actionformer_json, records_to_csv_rows)
+    read_epic_file, records_to_csv_rows)
 
 SPLIT_FILES = dict(train='EPIC_100_train.csv', val='EPIC_100_validation.csv',
                    test='EPIC_100_test_timestamps.csv')
@@ -34,10 +32,8 @@ def main(argv=None) -> int:
     parser.add_argument('--class-file')
     parser.add_argument('--out-dir', required=True)
     args = parser.parse_args(argv)
-    records = parse_actionformer_json(read_json(args.json_file),
-                                      args.json_file)
-    classes = (load_class_names(args.class_file) if args.class_file else
-               names_from_records(records, args.json_file))
+    records, classes = read_epic_file(args.json_file, args.task,
+                                      class_file=args.class_file)
     os.makedirs(args.out_dir, exist_ok=True)
     for split, name in SPLIT_FILES.items():
         chosen = [r for r in records if r['subset'] == split]
