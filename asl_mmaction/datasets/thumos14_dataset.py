@@ -59,9 +59,11 @@ class Thumos14Dataset(ActivityNetTADDataset):
     assigner gives such a point both classes).
 
     Args (besides those of :class:`ActivityNetTADDataset`):
-        video_info_file (str | None): ``video_id,duration,fps`` CSV for the
-            text files, which have neither; without it set
-            ``duration_from_features=True`` and ``fps``.
+        video_info_file (str | None): Durations and fps for the text files,
+            which have neither: a ``video_id,duration,fps`` CSV or an
+            ActivityNet-style JSON of the videos (ActionFormer's
+            ``thumos14.json``); without it set ``duration_from_features=True``
+            and ``fps``.
     """
 
     METAINFO = dict(dataset_name='thumos14')
@@ -89,8 +91,8 @@ class MultiThumosDataset(ActivityNetTADDataset):
     Args (besides those of :class:`ActivityNetTADDataset`):
         class_file (str | None): ``class_list.txt`` (``<id> <Class>``), the
             class order; without it (nor ``class_names``) the sorted names.
-        video_info_file (str | None): ``video_id,duration,fps`` CSV for the
-            text files (else ``duration_from_features=True``).
+        video_info_file (str | None): Durations and fps for the text files,
+            as for :class:`Thumos14Dataset` (e.g. ``thumos14.json``).
     """
 
     METAINFO = dict(dataset_name='multithumos')

@@ -17,16 +17,19 @@ both splits in each file; the split comes from the video name
 ids from 1) fixes the class order.
 
 Neither release has durations or frame rates: they come from a
-``video_id,duration,fps`` CSV (``video_info_file``), or the dataset derives
-the duration from the feature length (``duration_from_features``).
-Records are those of ``annotation_files``, videos sorted by name.
+``video_info_file``, a ``video_id,duration,fps`` CSV or any ActivityNet-style
+JSON of the same videos (ActionFormer's ``thumos14.json`` has all 412), or
+the dataset derives the duration from the feature length
+(``duration_from_features``). Records are those of ``annotation_files``,
+videos sorted by name; a video the info file lacks has no duration / fps.
 """
 import glob
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+from .activitynet_annotations import parse_activitynet_json
 from .annotation_files import (class_names_from_records, parse_segment,
-                               read_text_lines, read_video_info)
+                               read_json, read_text_lines, read_video_info)
 from .tad_errors import TADDataError
 
 THUMOS14_IGNORED_LABELS = ('Ambiguous', )
@@ -68,6 +71,15 @@ def parse_class_file(path: str) -> List[Tuple[str, List[float]]]:
     return items
 
 
+def read_video_info_file(path: str) -> Dict[str, dict]:
+    """``video -> dict(duration, fps)`` from a ``video_id,duration,fps`` CSV
+    or an ActivityNet-style JSON (its entries' ``duration`` / ``fps``)."""
+    if not path.lower().endswith('.json'):
+        return read_video_info(path)
+    return {rec['video_name']: dict(duration=rec['duration'], fps=rec['fps'])
+            for rec in parse_activitynet_json(read_json(path), path)}
+
+
 def subset_of_video(name: str, where: str) -> str:
     """``'val'`` / ``'test'`` from a THUMOS video name."""
     for prefix, subset in _VIDEO_PREFIXES.items():
@@ -94,12 +106,6 @@ def _records(items: List[Tuple[str, str, str, List[float]]],
                                f"{rec['subset']!r} and the {subset!r} files")
         rec['segments'].append(segment)
         rec['labels'].append(label)
-    if video_info is not None:
-        missing = sorted(set(by_video) - set(video_info))
-        if missing:
-            raise TADDataError(f'{len(missing)} videos are not in the video '
-                               f'info file (video_info_file), e.g. '
-                               f'{missing[:3]}')
     return [by_video[v] for v in sorted(by_video)]
 
 
@@ -114,7 +120,8 @@ def read_thumos14_txt(spec: PathSpec,
             ``<Class>_test.txt`` files, or the files themselves.
         class_names (list[str] | None): Class order; default: sorted names
             (the order of ActionFormer's ``label_id``).
-        video_info_file (str | None): ``video_id,duration,fps`` CSV.
+        video_info_file (str | None): Durations and fps
+            (:func:`read_video_info_file`).
         ignore_labels (sequence[str]): Classes left out (``Ambiguous``).
     """
     items = []
@@ -130,7 +137,7 @@ def read_thumos14_txt(spec: PathSpec,
             continue
         for video, segment in parse_class_file(path):
             items.append((video, _THUMOS14_SUFFIXES[suffix], label, segment))
-    info = read_video_info(video_info_file) if video_info_file else None
+    info = read_video_info_file(video_info_file) if video_info_file else None
     records = _records(items, info)
     where = spec if isinstance(spec, str) else ', '.join(spec)
     return records, class_names_from_records(records, class_names, where)
@@ -147,7 +154,8 @@ def read_multithumos_txt(spec: PathSpec,
         class_names (list[str] | None): Class order, e.g. from
             ``class_list.txt`` (:func:`read_indexed_class_list`); default:
             sorted names.
-        video_info_file (str | None): ``video_id,duration,fps`` CSV.
+        video_info_file (str | None): Durations and fps
+            (:func:`read_video_info_file`).
     """
     items = []
     for path in list_annotation_files(spec, 'MultiTHUMOS'):
@@ -157,7 +165,7 @@ def read_multithumos_txt(spec: PathSpec,
         for video, segment in parse_class_file(path):
             items.append((video, subset_of_video(video, path), label,
                           segment))
-    info = read_video_info(video_info_file) if video_info_file else None
+    info = read_video_info_file(video_info_file) if video_info_file else None
     records = _records(items, info)
     where = spec if isinstance(spec, str) else ', '.join(spec)
     return records, class_names_from_records(records, class_names, where)
