@@ -227,3 +227,44 @@ def test_charades_odd_rows(tmp_path, monkeypatch):
                                            r'expected "c### start end"'):
         DATASETS.build(charades_cfg(bad, classes, tmp_path / 'x.h5',
                                     check_features=False))
+
+
+def test_multithumos_and_charades_converted_to_json(tmp_path):
+    import importlib.util
+    from run_helpers import REPO
+    spec = importlib.util.spec_from_file_location(
+        'convert_to_json',
+        REPO / 'tools' / 'data' / 'activitynet_style' / 'convert_to_json.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    ann_dir, class_list, info, durations = multithumos_files(tmp_path / 'mt')
+    out = tmp_path / 'multithumos.json'
+    assert tool.main([str(ann_dir), '--dataset', 'multithumos',
+                      '--class-file', str(class_list), '--video-info',
+                      str(info), '--out', str(out)]) == 0
+    common = dict(feat_dirs=str(tmp_path), check_features=False, fps=30.0,
+                  test_mode=True, pipeline=[])
+    # a JSON of part of the classes names only those: give the class list
+    from_json = DATASETS.build(dict(type='MultiThumosDataset',
+                                    ann_file=str(out),
+                                    class_file=str(class_list), **common))
+    from_txt = DATASETS.build(dict(type='MultiThumosDataset',
+                                   ann_file=str(ann_dir),
+                                   class_file=str(class_list),
+                                   video_info_file=str(info), **common))
+    assert from_json.metainfo['classes'] == from_txt.metainfo['classes'] == \
+        MULTITHUMOS_CLASSES
+    for a, b in zip(infos_of(from_json), infos_of(from_txt)):
+        assert a['video_name'] == b['video_name']
+        assert a['duration'] == b['duration']
+        np.testing.assert_array_equal(a['ann_segments'], b['ann_segments'])
+        np.testing.assert_array_equal(a['ann_labels'], b['ann_labels'])
+
+    train_csv, test_csv, classes, _ = charades_files(tmp_path / 'ch')
+    out = tmp_path / 'charades.json'
+    assert tool.main([str(train_csv), str(test_csv), '--dataset', 'charades',
+                      '--class-file', str(classes), '--out', str(out)]) == 0
+    both = DATASETS.build(dict(type='CharadesDataset', ann_file=str(out),
+                               class_names=list(CHARADES_CLASSES), **common))
+    assert len(both) == 6
+    assert sorted({d['subset'] for d in infos_of(both)}) == ['test', 'train']

@@ -198,3 +198,30 @@ def test_perfect_predictions_score_one_at_every_tiou(thumos_json):
     for tiou in ('0.3', '0.4', '0.5'):
         assert out[f'mAP@{tiou}'] == pytest.approx(1.0)
     assert out['mAP@0.6'] == out['mAP@0.7'] == 0.0
+
+
+def test_release_files_converted_to_json(thumos_json, tmp_path):
+    """tools/data/activitynet_style/convert_to_json.py: the text files of
+    both splits -> one JSON that reads like ActionFormer's."""
+    import importlib.util
+    from run_helpers import REPO
+    spec = importlib.util.spec_from_file_location(
+        'convert_to_json',
+        REPO / 'tools' / 'data' / 'activitynet_style' / 'convert_to_json.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    write_release_files(thumos_json, tmp_path / 'annotation')
+    out = tmp_path / 'converted.json'
+    assert tool.main([str(tmp_path / 'annotation'), '--dataset', 'thumos14',
+                      '--video-info', str(thumos_json), '--out',
+                      str(out)]) == 0
+    for subset in ('val', 'test'):
+        got = infos_of(build(out, subset, tmp_path))
+        ref = {d['video_name']: d for d in infos_of(build(thumos_json, subset,
+                                                          tmp_path))}
+        assert len(got) == COUNTS[subset][0]
+        for info in got:
+            assert sorted(zip(info['ann_segments'].tolist(),
+                              info['ann_labels'].tolist())) == sorted(zip(
+                ref[info['video_name']]['ann_segments'].tolist(),
+                ref[info['video_name']]['ann_labels'].tolist()))
