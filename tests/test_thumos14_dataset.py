@@ -221,7 +221,8 @@ def test_release_files_converted_to_json(thumos_json, tmp_path):
                                                           tmp_path))}
         assert len(got) == COUNTS[subset][0]
         for info in got:
+            want = ref[info['video_name']]
             assert sorted(zip(info['ann_segments'].tolist(),
-                              info['ann_labels'].tolist())) == sorted(zip(
-                ref[info['video_name']]['ann_segments'].tolist(),
-                ref[info['video_name']]['ann_labels'].tolist()))
+                              info['ann_labels'].tolist())) == \
+                sorted(zip(want['ann_segments'].tolist(),
+                           want['ann_labels'].tolist()))

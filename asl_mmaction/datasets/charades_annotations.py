@@ -14,7 +14,7 @@ and ``info['dropped']`` counts those of each video (the dataset logs them).
 Records are those of ``annotation_files``, in file order.
 """
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 from .annotation_files import (class_names_from_records, parse_segment,
                                read_csv_rows, to_seconds)

@@ -5,8 +5,9 @@ JSON (the layout of ActionFormer's files), read back by every dataset.
         TH14_Temporal_annotations_validation/annotation \
         TH14_Temporal_Annotations_Test/annotations/annotation \
         --video-info thumos14.json --out thumos14_release.json
-    python tools/data/activitynet_style/convert_to_json.py --dataset multithumos \
-        multithumos/annotations --class-file multithumos/class_list.txt \
+    python tools/data/activitynet_style/convert_to_json.py \
+        --dataset multithumos multithumos/annotations \
+        --class-file multithumos/class_list.txt \
         --video-info thumos14.json --out multithumos.json
     python tools/data/activitynet_style/convert_to_json.py --dataset charades \
         Charades_v1_train.csv Charades_v1_test.csv \
