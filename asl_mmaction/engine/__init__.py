@@ -1,2 +1,2 @@
 from . import hooks  # noqa: F401
-from . import schedulers  # noqa: F401
+from . import optimizers, schedulers  # noqa: F401

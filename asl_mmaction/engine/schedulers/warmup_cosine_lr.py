@@ -9,7 +9,10 @@ config; this scheduler has neither problem: its ``end`` defaults to the
 train loop's ``max_epochs`` (MMEngine fills it in), so a config that changes
 ``train_cfg.max_epochs`` gets the matching cosine.
 """
+import logging
 import math
+
+from mmengine.logging import print_log
 
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
@@ -68,9 +71,16 @@ class LinearWarmupCosineLR(LRSchedulerMixin, _ParamScheduler):
             raise ValueError('LinearWarmupCosineLR needs an end: leave `end` '
                              'out of the config inside a Runner (it becomes '
                              'max_epochs) or set it')
-        if not 0 <= warmup <= end - begin:
-            raise ValueError(f'LinearWarmupCosineLR: warmup {warmup} must be '
-                             f'in [0, end - begin = {end - begin}]')
+        if warmup < 0:
+            raise ValueError(f'LinearWarmupCosineLR: warmup must be >= 0, '
+                             f'got {warmup}')
+        if warmup > end - begin:
+            # e.g. a short test run of a config with a long warm-up
+            print_log(f'LinearWarmupCosineLR: the warm-up ({warmup} steps) '
+                      f'is longer than the schedule ({end - begin}); it is '
+                      'cut to the schedule, which then never reaches its '
+                      'cosine part', logger='current', level=logging.WARNING)
+            warmup = end - begin
         self.warmup = warmup
         self.warmup_start_lr = warmup_start_lr
         self.eta_min = eta_min
