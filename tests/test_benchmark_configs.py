@@ -20,7 +20,6 @@ RECIPES = {
         'model.head.test_cfg.nms_pre': 2000,
         'model.head.test_cfg.max_per_video': 200,
         'model.head.test_cfg.nms.sigma': 0.5,
-        'model.head.test_cfg.nms.voting_threshold': 0.7,
         'model.head.test_cfg.nms.class_agnostic': False,
         'model.data_preprocessor.max_seq_len': 2304,
         'train_dataloader.dataset.feat_stride': 4,
@@ -82,8 +81,7 @@ RECIPES = {
         'train_dataloader.dataset.fps_from_features': True,
         'train_dataloader.dataset.feat_stride': 1,
         'val_evaluator.dataset_name': 'charades',
-        'train_cfg.max_epochs': 15,
-        'param_scheduler.0.end': 20,
+        'train_cfg.max_epochs': 20,
     },
 }
 
@@ -107,3 +105,9 @@ def test_recipe_values(name):
             assert got == expected, f'{path}: {key} = {got!r}'
         assert (cfg.model.head.class_sensitivity is None) == (
             folder == 'actionformer')
+        nms = cfg.model.head.test_cfg.nms
+        # boundary voting only exists in class-agnostic NMS
+        assert nms.class_agnostic or 'voting_threshold' not in nms
+        assert cfg.model.backbone.max_seq_len == \
+            cfg.model.data_preprocessor.max_seq_len == \
+            cfg.train_dataloader.dataset.pipeline[-2].max_seq_len

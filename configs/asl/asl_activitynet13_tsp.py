@@ -18,10 +18,11 @@ _base_ = [
 ]
 channels = 256
 model = dict(
-    data_preprocessor=dict(max_seq_len=192, pad_divisor=32),
+    data_preprocessor=dict(max_seq_len={{_base_.max_seq_len}}),
     backbone=dict(in_channels=512, embed_channels=channels, arch=(2, 2, 5),
                   num_heads=4, window_size=(7, 7, 7, 7, 7, -1),
-                  with_abs_pe=True, max_seq_len=192, attn_drop=0.0,
+                  with_abs_pe=True, max_seq_len={{_base_.max_seq_len}},
+                  attn_drop=0.0,
                   proj_drop=0.0, path_drop=0.1),
     neck=dict(in_channels=channels, out_channels=channels, num_levels=6),
     head=dict(

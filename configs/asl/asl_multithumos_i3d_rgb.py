@@ -2,9 +2,10 @@
 # features (1024-d, feat_stride 4). Data and schedule of TemporalMaxer's
 # MultiTHUMOS recipe (configs/temporalmaxer_multithumos_i3d.yaml over the
 # defaults of its libs/core/config.py, the published MultiTHUMOS config of
-# this family): 2000 candidates per level raised to 3000, at most 300
-# detections per video, per-class Gaussian soft-NMS (sigma 0.5), loss
-# normaliser init 100, 60 epochs after 5 of warm-up, lr 1e-4, batch 2.
+# this family): 3000 candidates per level, at most 300 detections per
+# video, per-class Gaussian soft-NMS (sigma 0.5; its voting_thresh 0.7 is
+# not set: voting only exists in class-agnostic NMS), loss normaliser init
+# 100, 60 epochs after 5 of warm-up, lr 1e-4, batch 2.
 # TemporalMaxer's detector (max-pooling backbone, SimOTA assignment) is not
 # ASL's: the detector is ActionFormer's THUMOS14 one (6 levels, window 19,
 # 4 heads, 512-d, centre sampling radius 1.5), as in asl_thumos14_i3d.py.
@@ -15,10 +16,11 @@ _base_ = [
     '../_base_/default_runtime.py'
 ]
 model = dict(
-    data_preprocessor=dict(max_seq_len=2304, pad_divisor=32),
+    data_preprocessor=dict(max_seq_len={{_base_.max_seq_len}}),
     backbone=dict(in_channels=1024, embed_channels=512, arch=(2, 2, 5),
                   num_heads=4, window_size=19, with_abs_pe=False,
-                  max_seq_len=2304, attn_drop=0.0, proj_drop=0.0,
+                  max_seq_len={{_base_.max_seq_len}},
+                  attn_drop=0.0, proj_drop=0.0,
                   path_drop=0.1),
     neck=dict(in_channels=512, out_channels=512, num_levels=6),
     head=dict(
@@ -31,12 +33,8 @@ model = dict(
         test_cfg=dict(
             score_thr=0.001, nms_pre=3000, min_duration=0.05,
             max_per_video=300,
-            # TemporalMaxer's voting_thresh 0.7: boundary voting acts only
-            # in class-agnostic NMS, so with its per-class NMS (as here) it
-            # changes nothing.
             nms=dict(method='soft_gaussian', iou_threshold=0.1, sigma=0.5,
-                     min_score=0.001, voting_threshold=0.7,
-                     class_agnostic=False))))
+                     min_score=0.001, class_agnostic=False))))
 
 # TemporalMaxer's MultiTHUMOS recipe: 60 epochs after 5 of warm-up.
 train_cfg = dict(max_epochs=60 + 5)

@@ -5,7 +5,9 @@
 # encoding, drop-path 0.1, regression ranges (0,4) .. (64,inf), centre
 # sampling radius 1.5, loss normaliser init 100; at test time 2000
 # candidates per level, per-class Gaussian soft-NMS (sigma 0.5), at most 200
-# detections per video; 30 epochs after 5 of warm-up, lr 1e-4, batch 2.
+# detections per video (its voting_thresh 0.7 is not set: voting only
+# exists in class-agnostic NMS); 30 epochs after 5 of warm-up, lr 1e-4,
+# batch 2.
 # (ActionFormer's max_buffer_len_factor 6 caps its point buffer at 6 x 2304
 # steps; inference here takes any length, so it has no counterpart.)
 _base_ = [
@@ -15,10 +17,11 @@ _base_ = [
     '../_base_/default_runtime.py'
 ]
 model = dict(
-    data_preprocessor=dict(max_seq_len=2304, pad_divisor=32),
+    data_preprocessor=dict(max_seq_len={{_base_.max_seq_len}}),
     backbone=dict(in_channels=2048, embed_channels=512, arch=(2, 2, 5),
                   num_heads=4, window_size=19, with_abs_pe=False,
-                  max_seq_len=2304, attn_drop=0.0, proj_drop=0.0,
+                  max_seq_len={{_base_.max_seq_len}},
+                  attn_drop=0.0, proj_drop=0.0,
                   path_drop=0.1),
     neck=dict(in_channels=512, out_channels=512, num_levels=6),
     head=dict(
@@ -31,12 +34,8 @@ model = dict(
         test_cfg=dict(
             score_thr=0.001, nms_pre=2000, min_duration=0.05,
             max_per_video=200,
-            # ActionFormer's voting_thresh 0.7: boundary voting acts only
-            # in class-agnostic NMS, so with its per-class NMS (as here) it
-            # changes nothing.
             nms=dict(method='soft_gaussian', iou_threshold=0.1, sigma=0.5,
-                     min_score=0.001, voting_threshold=0.7,
-                     class_agnostic=False))))
+                     min_score=0.001, class_agnostic=False))))
 
 # ActionFormer's THUMOS14 recipe: 30 epochs after 5 of warm-up.
 train_cfg = dict(max_epochs=30 + 5)
