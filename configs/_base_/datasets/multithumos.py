@@ -1,7 +1,7 @@
 # MultiTHUMOS (65 classes, dense multi-label labels of the THUMOS14 videos)
 # with the RGB half of ActionFormer's THUMOS14 I3D features (channels
 # 0..1023 of the 2048-d .npy files), feat_stride 4, 16-frame clips, each
-# video's fps from the annotations (or the config's fps). Train on the
+# video's duration and fps from ActionFormer's thumos14.json. Train on the
 # validation videos, test on the test videos. Recipe: TemporalMaxer's
 # configs/temporalmaxer_multithumos_i3d.yaml (input_dim 1024, max_seq_len
 # 2304, trunc_thresh 0.5, crop_ratio (0.9, 1.0), batch 2).
