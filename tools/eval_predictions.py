@@ -39,6 +39,7 @@ from asl_mmaction.evaluation.functional import (EVAL_SUBSETS,
 from asl_mmaction.evaluation.metrics import TADMetric
 from asl_mmaction.post_processing.score_fusion import (fuse_predictions,
                                                        read_video_scores)
+from asl_mmaction.utils.cli import add_debug_arg, run_main
 
 DATASETS = tuple(EVAL_SUBSETS)
 
@@ -76,6 +77,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--per-class', action='store_true',
                         help='also print the AP of every class')
     parser.add_argument('--out', default=None, help='write metrics to .json')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -141,4 +143,4 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    sys.exit(run_main(main))

@@ -21,12 +21,14 @@ from asl_mmaction.datasets.annotation_files import (  # noqa: E402
     class_names_from_records, read_json)
 from asl_mmaction.datasets.ego4d_annotations import (  # noqa: E402
     SPLIT_FILES, clips_to_moments, parse_clip_layout)
+from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('clip_file')
     parser.add_argument('--out-dir', required=True)
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     clips = read_json(args.clip_file)
     os.makedirs(args.out_dir, exist_ok=True)
@@ -44,4 +46,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -20,6 +20,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__))))))
 from asl_mmaction.datasets.epic_annotations import (  # noqa: E402
     read_epic_file, records_to_csv_rows)
+from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 SPLIT_FILES = dict(train='EPIC_100_train.csv', val='EPIC_100_validation.csv',
                    test='EPIC_100_test_timestamps.csv')
@@ -31,6 +32,7 @@ def main(argv=None) -> int:
     parser.add_argument('--task', choices=['verb', 'noun'], required=True)
     parser.add_argument('--class-file')
     parser.add_argument('--out-dir', required=True)
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     records, classes = read_epic_file(args.json_file, args.task,
                                       class_file=args.class_file)
@@ -52,4 +54,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))
