@@ -268,3 +268,19 @@ def test_multithumos_and_charades_converted_to_json(tmp_path):
                                class_names=list(CHARADES_CLASSES), **common))
     assert len(both) == 6
     assert sorted({d['subset'] for d in infos_of(both)}) == ['test', 'train']
+
+
+def test_preflight_checks_a_class_agnostic_dataset_on_its_targets(tmp_path):
+    """ActivityNet's 1-class detector: the 3 scored classes are no error,
+    a real-class dataset on a 1-class model is."""
+    from asl_mmaction.datasets.preflight import (class_list_problem,
+                                                 label_problems)
+    ann, _ = activitynet_file(tmp_path)
+    common = anet_cfg(ann, tmp_path, subset='val', check_features=False)
+    agnostic = DATASETS.build(dict(common, class_agnostic=True))
+    assert label_problems(agnostic, 1) == []
+    assert class_list_problem(agnostic, 1) is None
+    real = DATASETS.build(common)
+    assert label_problems(real, 1)
+    assert 'give 3 classes but the model has model.head.num_classes=1' in \
+        class_list_problem(real, 1)
