@@ -33,8 +33,10 @@ from asl_mmaction.datasets.annotation_files import (  # noqa: E402
     class_names_from_records, label_ids_of_record, read_indexed_class_list)
 from asl_mmaction.datasets.charades_annotations import \
     read_charades_csv  # noqa: E402
+from asl_mmaction.datasets.tad_errors import TADDataError  # noqa: E402
 from asl_mmaction.datasets.thumos_annotations import (  # noqa: E402
     read_multithumos_txt, read_thumos14_txt)
+from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 
 def read_sources(dataset, sources, class_names, video_info):
@@ -48,9 +50,12 @@ def read_sources(dataset, sources, class_names, video_info):
         else:
             part, _ = read_charades_csv(source, class_names)
         records += part
-    names = [r['video_name'] for r in records]
-    if len(set(names)) != len(names):
-        raise SystemExit('a video appears in two sources')
+    seen = set()
+    for rec in records:
+        if rec['video_name'] in seen:
+            raise TADDataError(f"video {rec['video_name']} appears in two of "
+                               f'{sources}')
+        seen.add(rec['video_name'])
     classes = class_names_from_records(records, class_names,
                                        ', '.join(sources))
     for rec in records:
@@ -71,6 +76,7 @@ def main(argv=None) -> int:
                         help='durations / fps: video_id,duration,fps CSV or '
                         'an ActivityNet-style JSON (thumos14.json)')
     parser.add_argument('--out', required=True)
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     class_names = (read_indexed_class_list(args.class_file)
                    if args.class_file else None)
@@ -88,4 +94,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))
