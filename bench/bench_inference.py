@@ -1,18 +1,23 @@
-"""Batched inference throughput of the demo model against batch size 1.
+"""Batched inference throughput against batch size 1, same detections.
 
-Builds the detector of ``configs/asl/asl_demo.py`` (random weights with
-trained-like norms: every LayerNorm weight / bias and scale drawn away from
-its initial value, so a padding leak would show; eval mode), generates ``--num-videos`` feature sequences of 150-375 steps and 32
-channels with the demo's metainfo, and runs them through the real
-``ASLDataPreprocessor`` and ``model(..., mode='predict')`` at several batch
-sizes. Prints videos / second and the speed-up over batch size 1 (timed in
-the same process), and checks that every video's predictions are the same
-(allclose) whatever the batch size: padding a video to the batch's longest
-must not change what the model finds in it. "same set" compares the
-detections in any order (the check that fails the run); "same order" also
-asks for the same ranking, which near-tied scores can swap.
+``--size epic`` (the EPIC config: 2304-d input, 512-d pyramid, 97
+classes; videos with EPIC-Kitchens-100 validation lengths from
+``../shared/data``) or ``--size demo`` (the demo model, 150-375 steps).
+The detector has random weights with trained-like norms (every LayerNorm
+weight / bias and scale drawn away from its initial value, so a padding
+leak would show), eval mode. Videos run through the real
+``ASLDataPreprocessor`` and ``model(..., mode='predict')`` in the order the
+test dataloader uses (``LengthSortedSampler``: longest first, so a batch
+holds videos of similar length; ``--unsorted`` keeps a random order).
 
-Run: ``python bench/bench_inference.py [--batch-sizes 1 4 8 16]``
+Prints videos / second, the speed relative to batch size 1 (timed in the
+same process; above 1 means a video costs less in a batch), and checks
+that every video's predictions are the same (allclose) whatever the batch
+size. "same set" compares the detections in any order (the check that
+fails the run); "same order" also asks for the same ranking, which
+near-tied scores can swap.
+
+Run: ``python bench/bench_inference.py --size epic [--batch-sizes 1 8]``
 """
 import argparse
 import os.path as osp
@@ -31,17 +36,31 @@ from mmaction.registry import MODELS
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(REPO, 'tests'))
 from oracles import randomize_norms  # noqa: E402
-FPS, FEAT_STRIDE, NUM_FRAMES, CHANNELS = 30.0, 16.0, 16, 32
+FPS, FEAT_STRIDE, NUM_FRAMES = 30.0, 16.0, 16
+SIZES = dict(
+    demo=dict(config='configs/asl/asl_demo.py', channels=32),
+    epic=dict(config='configs/actionformer/'
+              'actionformer_epic_kitchens_100_verb.py', channels=2304))
+EPIC_VAL = osp.join(osp.dirname(REPO), 'shared', 'data', 'epic_kitchens_100')
 
 
-def make_videos(num_videos: int, min_len: int, max_len: int, seed: int):
-    """``(features [C, T], TADDataSample)`` pairs of varied lengths."""
+def epic_val_lengths() -> list:
+    """Feature lengths (1.875 per second) of the EPIC-Kitchens-100
+    validation videos."""
+    import csv
+    with open(osp.join(EPIC_VAL, 'EPIC_100_validation.csv')) as f:
+        val = {r['video_id'] for r in csv.DictReader(f)}
+    with open(osp.join(EPIC_VAL, 'EPIC_100_video_info.csv')) as f:
+        return [int(float(r['duration']) * FPS / FEAT_STRIDE)
+                for r in csv.DictReader(f) if r['video_id'] in val]
+
+
+def make_videos(lengths, channels: int, seed: int):
+    """``(features [C, T], TADDataSample)`` pairs of the given lengths."""
     gen = torch.Generator().manual_seed(seed)
-    lengths = torch.randint(min_len, max_len + 1, (num_videos, ),
-                            generator=gen)
     videos = []
-    for i, length in enumerate(lengths.tolist()):
-        feats = torch.randn(CHANNELS, length, generator=gen)
+    for i, length in enumerate(lengths):
+        feats = torch.randn(channels, length, generator=gen)
         sample = TADDataSample(metainfo=dict(
             video_name=f'bench_{i:03d}',
             duration=length * FEAT_STRIDE / FPS,
@@ -110,11 +129,11 @@ def timed(model, videos, batch_size: int, repeats: int):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--config',
-                        default=osp.join(REPO, 'configs/asl/asl_demo.py'))
-    parser.add_argument('--num-videos', type=int, default=32)
-    parser.add_argument('--min-len', type=int, default=150)
-    parser.add_argument('--max-len', type=int, default=375)
+    parser.add_argument('--size', choices=sorted(SIZES), default='demo')
+    parser.add_argument('--num-videos', type=int, default=None,
+                        help='default: 32 (demo), 16 (epic)')
+    parser.add_argument('--unsorted', action='store_true',
+                        help='random order instead of longest first')
     parser.add_argument('--batch-sizes', type=int, nargs='+',
                         default=[1, 4, 8, 16])
     parser.add_argument('--repeats', type=int, default=3)
@@ -128,14 +147,27 @@ def main(argv=None):
 
     init_default_scope('mmaction')
     torch.manual_seed(args.seed)
-    model = randomize_norms(MODELS.build(Config.fromfile(args.config).model),
-                            args.seed)
+    size = SIZES[args.size]
+    model = randomize_norms(
+        MODELS.build(Config.fromfile(osp.join(REPO, size['config'])).model),
+        args.seed)
     model.eval()
-    videos = make_videos(args.num_videos, args.min_len, args.max_len,
-                         args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    if args.size == 'epic':
+        pool = epic_val_lengths()
+        num = args.num_videos or 16
+        pick = torch.randperm(len(pool), generator=gen)[:num].tolist()
+        lengths = [pool[i] for i in pick]
+    else:
+        num = args.num_videos or 32
+        lengths = torch.randint(150, 376, (num, ), generator=gen).tolist()
+    if not args.unsorted:  # the order LengthSortedSampler gives
+        lengths = sorted(lengths, reverse=True)
+    videos = make_videos(lengths, size['channels'], args.seed)
     sizes = [1] + [b for b in args.batch_sizes if b != 1]
-    print(f'{args.num_videos} videos of {args.min_len}-{args.max_len} '
-          f'steps, {CHANNELS} channels; torch threads '
+    order = 'random order' if args.unsorted else 'longest first'
+    print(f'{args.size} model, {num} videos of {min(lengths)}-'
+          f'{max(lengths)} steps ({order}); torch threads '
           f'{torch.get_num_threads()}; best of {args.repeats}')
     print(f'{"batch":>6}{"videos/s":>11}{"x batch 1":>11}'
           f'{"same set":>12}{"same order":>12}{"preds/video":>13}')
