@@ -34,6 +34,7 @@ train_dataloader = dict(
                  pipeline=train_pipeline, **feat_cfg))
 val_dataloader = dict(
     batch_size=16, num_workers=4, persistent_workers=True,
+    # every video is 192 steps: no padding to save, the order is kept
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file,
