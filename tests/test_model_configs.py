@@ -51,7 +51,11 @@ def test_config_builds_with_the_published_hyper_parameters(path):
     cfg = Config.fromfile(path)
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
     assert cfg.optim_wrapper.clip_grad.max_norm == 1.0
-    assert cfg.train_dataloader.batch_size == 2
+    # batch 2 per GPU in the published recipes, 16 in ActionFormer's
+    # ActivityNet one and OpenTAD's Charades one
+    big_batch = any(k in path for k in ('activitynet', 'charades'))
+    assert cfg.train_dataloader.batch_size == (16 if big_batch else 2)
+    assert cfg.auto_scale_lr.base_batch_size == cfg.train_dataloader.batch_size
     assert any(h.type == 'EMAHook' for h in cfg.custom_hooks)
     head = cfg.model.head
     asl_on = os.sep + 'asl' + os.sep in path

@@ -7,9 +7,17 @@ Examples::
         --subset val --protocol official
     python tools/eval_predictions.py preds.json EPIC_100_validation.csv \\
         --dataset epic_kitchens_100 --task noun
+    python tools/eval_predictions.py preds.json thumos14.json \\
+        --dataset thumos14            # the test subset by default
+    # ActivityNet: class-agnostic detections + video-level class scores
+    python tools/eval_predictions.py preds.json activity_net.v1-3.min.json \\
+        --dataset activitynet --ext-score-file cuhk_val_simp_share.json
 
-Prediction files: the Ego4D-MQ submission, ActionFormer's JSON, or the
-official tools' ``{"results": ...}`` file. Predictions on videos that are not
+Annotation files: every format a dataset class reads (the same parsers,
+``asl_mmaction/evaluation/functional/annotation_io.py``), the official
+Ego4D ``moments_*.json`` included. Prediction files: the Ego4D-MQ
+submission, ActionFormer's JSON, or the official tools' ``{"results": ...}``
+file. Predictions on videos that are not
 in the annotated subset count as false positives, as in the official
 scripts; ``--ignore-extra-videos`` leaves them out instead.
 """
@@ -23,24 +31,41 @@ from typing import Dict, List, Optional
 from mmengine.logging import print_log
 from tqdm import tqdm
 
-from asl_mmaction.evaluation.functional import (atomic_write_json,
+from asl_mmaction.evaluation.functional import (EVAL_SUBSETS,
+                                                atomic_write_json,
+                                                eval_subset,
                                                 load_predictions,
                                                 read_tad_annotations)
 from asl_mmaction.evaluation.metrics import TADMetric
+from asl_mmaction.post_processing.score_fusion import (fuse_predictions,
+                                                       read_video_scores)
 from asl_mmaction.utils.cli import add_debug_arg, run_main
 
-DATASETS = ('ego4d_mq', 'epic_kitchens_100')
+DATASETS = tuple(EVAL_SUBSETS)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('pred_file', help='prediction .json')
     parser.add_argument('ann_file',
-                        help='annotation .json (per-video layout) or the '
-                        'EPIC-KITCHENS-100 .csv')
+                        help='annotation file (or folder of per-class '
+                        '.txt files) in any format the dataset reads')
     parser.add_argument('--dataset', required=True, choices=DATASETS)
-    parser.add_argument('--subset', default='val',
-                        help='subset of a .json annotation file')
+    parser.add_argument('--subset', default=None,
+                        help='subset to score (default: the one the '
+                        'benchmark reports: test for THUMOS14 / MultiTHUMOS '
+                        '/ Charades, val otherwise; a CSV is one split)')
+    parser.add_argument('--class-file', default=None,
+                        help='class names (one a line, or .json / .csv) '
+                        'instead of the ones the annotation file gives')
+    parser.add_argument('--ext-score-file', default=None,
+                        help='video-level class scores (.json / .pkl): '
+                        'label class-agnostic predictions with each '
+                        "video's top-k classes, as ActionFormer does")
+    parser.add_argument('--ext-topk', type=int, default=2,
+                        help='classes per detection with --ext-score-file')
+    parser.add_argument('--ext-max-detections', type=int, default=200,
+                        help='detections per video kept before the fusion')
     parser.add_argument('--protocol', default='official',
                         choices=('official', 'actionformer'))
     parser.add_argument('--task', default='verb', choices=('verb', 'noun'),
@@ -78,11 +103,17 @@ def build_samples(videos: Dict[str, dict], preds: Dict[str, dict],
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     for path in (args.pred_file, args.ann_file):
-        if not osp.isfile(path):
+        if not osp.exists(path):
             raise FileNotFoundError(f'{path} does not exist')
-    videos, classes = read_tad_annotations(args.ann_file, args.subset,
-                                           args.task)
+    subset = args.subset or eval_subset(args.dataset, args.ann_file)
+    videos, classes = read_tad_annotations(args.ann_file, subset, args.task,
+                                           dataset=args.dataset,
+                                           class_names=args.class_file)
     preds = load_predictions(args.pred_file, classes)
+    if args.ext_score_file:
+        preds = fuse_predictions(
+            preds, read_video_scores(args.ext_score_file, classes),
+            args.ext_topk, args.ext_max_detections, args.ext_score_file)
     extra = [v for v in preds if v not in videos]
     if extra:
         fate = 'left out' if args.ignore_extra_videos else \

@@ -16,24 +16,20 @@ Converted per-clip layout (ActionFormer family,
                 'parent_end_sec', 'v_duration', 'fps', 'subset',
                 'annotations': [{'segment': [s, e], 'label', 'label_id'}]}}
 
-Times are seconds from the clip start in both. Both parse to the same
-*records* (one per clip)::
-
-    dict(video_name, subset, duration, fps or None,
-         segments=[[s, e], ...], labels=[name, ...], label_ids=[...] or None,
-         info=dict(video_id, parent_start_sec, parent_end_sec))
+Times are seconds from the clip start in both. Both parse to the records
+of ``annotation_files`` (one per clip, ``info=dict(video_id,
+parent_start_sec, parent_end_sec)``).
 
 Like Ego4D's own conversion script, only ``primary`` labels of the official
 layout are kept, and every annotator's labels are kept (duplicates
 included: the official evaluation scores each of them as a ground truth).
 """
-import logging
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
-from mmengine.logging import print_log
-
-from .annotation_files import normalize_subset
+from .activitynet_annotations import parse_video_entry
+from .annotation_files import (class_names_from_records, label_ids_of_record,
+                               normalize_subset, read_json, to_seconds)
 from .tad_errors import TADDataError
 
 SPLIT_FILES = {'train': 'moments_train.json', 'val': 'moments_val.json',
@@ -61,31 +57,27 @@ def _need(entry: dict, key: str, where: str):
 
 
 def parse_clip_layout(data: Dict[str, dict], path: str) -> List[dict]:
-    """Records from the converted per-clip layout."""
+    """Records from the converted per-clip layout.
+
+    The entries are ActivityNet-style (``activitynet_annotations``) with the
+    clip's place in its parent video besides; a clip without ``duration``
+    takes ``parent_end_sec - parent_start_sec``.
+    """
     records = []
     for clip_uid, clip in data.items():
         where = f'{path}, clip {clip_uid}'
-        segments, labels, label_ids = [], [], []
-        for ann in clip.get('annotations') or []:
-            segment = _need(ann, 'segment', where)
-            if not (isinstance(segment, (list, tuple)) and len(segment) == 2):
-                raise TADDataError(f'{where}: malformed segment {segment!r}')
-            segments.append([float(segment[0]), float(segment[1])])
-            labels.append(str(_need(ann, 'label', where)))
-            label_ids.append(ann.get('label_id'))
-        duration = clip.get('duration')
-        if duration is None and 'parent_end_sec' in clip:
-            duration = clip['parent_end_sec'] - clip['parent_start_sec']
-        records.append(dict(
-            video_name=str(clip_uid),
-            subset=normalize_subset(clip['subset'], where),
-            duration=None if duration is None else float(duration),
-            fps=clip.get('fps'), segments=segments, labels=labels,
-            label_ids=None if None in label_ids else
-            [int(i) for i in label_ids],
-            info=dict(video_id=clip.get('video_id'),
-                      parent_start_sec=clip.get('parent_start_sec'),
-                      parent_end_sec=clip.get('parent_end_sec'))))
+        rec = parse_video_entry(clip_uid, clip, where)
+        if any(not name for name in rec['labels']):
+            raise TADDataError(f"{where}: missing field 'label'")
+        if rec['duration'] is None and 'parent_end_sec' in clip:
+            rec['duration'] = (
+                to_seconds(clip['parent_end_sec'], where, 'parent_end_sec') -
+                to_seconds(clip.get('parent_start_sec', 0.0), where,
+                           'parent_start_sec'))
+        rec['info'] = dict(video_id=clip.get('video_id'),
+                           parent_start_sec=clip.get('parent_start_sec'),
+                           parent_end_sec=clip.get('parent_end_sec'))
+        records.append(rec)
     return records
 
 
@@ -104,15 +96,20 @@ def parse_moments_layout(data: dict, path: str,
             if clip_uid in seen:
                 raise TADDataError(f'{where}: clip listed twice')
             seen.add(clip_uid)
-            start = float(_need(clip, 'video_start_sec', where))
-            end = float(_need(clip, 'video_end_sec', where))
+            start = to_seconds(_need(clip, 'video_start_sec', where), where,
+                               'video_start_sec')
+            end = to_seconds(_need(clip, 'video_end_sec', where), where,
+                             'video_end_sec')
             segments, labels = [], []
             for annotation in clip.get('annotations') or []:
                 for label in _need(annotation, 'labels', where):
                     if primary_only and not label.get('primary', True):
                         continue
-                    segments.append([float(_need(label, 'start_time', where)),
-                                     float(_need(label, 'end_time', where))])
+                    segments.append([
+                        to_seconds(_need(label, 'start_time', where), where,
+                                   'start_time'),
+                        to_seconds(_need(label, 'end_time', where), where,
+                                   'end_time')])
                     labels.append(str(_need(label, 'label', where)))
             records.append(dict(
                 video_name=clip_uid, subset=subset, duration=end - start,
@@ -122,44 +119,22 @@ def parse_moments_layout(data: dict, path: str,
     return records
 
 
-def label_map_from_records(records: List[dict],
-                           class_names: Optional[Sequence[str]],
-                           path: str) -> List[str]:
-    """Class names, index = label id.
+def read_ego4d_mq_file(path: str,
+                       class_names: Optional[Sequence[str]] = None,
+                       primary_only: bool = True):
+    """``(records, class names)`` of an Ego4D-MQ file, layout detected.
 
-    Given ``class_names`` win. Otherwise the converted layout's
-    ``label_id`` fixes the order (so checkpoints trained on that file keep
-    their meaning), and the official layout, which has no ids, uses the
-    sorted label names.
+    Class ids: ``class_names`` when given; else the converted file's
+    ``label_id`` (the ids the public ASL / ActionFormer checkpoints use);
+    else, for the official layout, the sorted label names. The class list
+    is built from the whole file, whatever subset is used later.
     """
-    if class_names is not None:
-        return list(class_names)
-    by_id: Dict[int, str] = {}
-    names = set()
-    for rec in records:
-        names.update(rec['labels'])
-        for name, idx in zip(rec['labels'], rec['label_ids'] or []):
-            if by_id.setdefault(idx, name) != name:
-                raise TADDataError(f'{path}: label_id {idx} is used for both '
-                                   f'{by_id[idx]!r} and {name!r}')
-    if not names:
-        raise TADDataError(f'{path}: no labelled segment to build the class '
-                           'list from; pass class_names')
-    if by_id and len(by_id) == len(names):
-        if min(by_id) < 0:
-            raise TADDataError(f'{path}: negative label_id {min(by_id)}')
-        missing = [i for i in range(max(by_id) + 1) if i not in by_id]
-        if missing:  # a file with part of the data: ids keep their meaning
-            print_log(f'{path}: no segment has label_id {missing}; those '
-                      "classes are named 'unseen_class_<id>' (pass "
-                      'class_names to name them)', logger='current',
-                      level=logging.WARNING)
-        return [by_id.get(i, f'unseen_class_{i}')
-                for i in range(max(by_id) + 1)]
-    if by_id:
-        raise TADDataError(f'{path}: the same label name has several '
-                           'label_id values')
-    return sorted(names)
+    data = read_json(path)
+    if detect_layout(data, path) == 'moments':
+        records = parse_moments_layout(data, path, primary_only)
+    else:
+        records = parse_clip_layout(data, path)
+    return records, class_names_from_records(records, class_names, path)
 
 
 # ---------------------------------------------------------------- converters
@@ -176,26 +151,21 @@ def moments_to_clips(moment_files: Sequence[dict], paths: Sequence[str],
     records = []
     for data, path in zip(moment_files, paths):
         records += parse_moments_layout(data, path, primary_only)
-    classes = label_map_from_records(records, class_names, ','.join(paths))
-    index = {name: i for i, name in enumerate(classes)}
+    classes = class_names_from_records(records, class_names, ','.join(paths))
     out = {}
     for rec in records:
         if drop_unlabelled and rec['subset'] != 'test' and not rec['labels']:
             continue
-        unknown = [n for n in rec['labels'] if n not in index]
-        if unknown:
-            raise TADDataError(f"clip {rec['video_name']}: labels {unknown} "
-                               'are not in the class list')
+        ids = label_ids_of_record(rec, classes, unit='clip')
         info = rec['info']
         out[rec['video_name']] = dict(
             video_id=info['video_id'], clip_id=rec['video_name'],
             duration=rec['duration'],
             parent_start_sec=info['parent_start_sec'],
             parent_end_sec=info['parent_end_sec'], subset=rec['subset'],
-            annotations=[dict(segment=list(seg), label=name,
-                              label_id=index[name])
-                         for seg, name in zip(rec['segments'],
-                                              rec['labels'])])
+            annotations=[dict(segment=list(seg), label=name, label_id=idx)
+                         for seg, name, idx in zip(rec['segments'],
+                                                   rec['labels'], ids)])
     return out
 
 

@@ -3,11 +3,9 @@ from typing import List, Tuple
 
 from mmaction.registry import DATASETS
 
-from .annotation_files import load_class_names, read_json
+from .annotation_files import label_ids_of_record, load_class_names
 from .base_tad_dataset import BaseTADDataset
-from .ego4d_annotations import (detect_layout, label_map_from_records,
-                                parse_clip_layout, parse_moments_layout)
-from .tad_errors import TADDataError
+from .ego4d_annotations import read_ego4d_mq_file
 
 
 @DATASETS.register_module()
@@ -36,23 +34,9 @@ class Ego4DMQDataset(BaseTADDataset):
         super().__init__(*args, **kwargs)
 
     def parse_annotations(self) -> Tuple[List[dict], List[str]]:
-        data = read_json(self.ann_file)
-        if detect_layout(data, self.ann_file) == 'moments':
-            records = parse_moments_layout(data, self.ann_file,
-                                           self.primary_only)
-        else:
-            records = parse_clip_layout(data, self.ann_file)
         given = (None if self.class_names is None else
                  load_class_names(self.class_names))
-        classes = label_map_from_records(records, given, self.ann_file)
-        self._class_index = {name: i for i, name in enumerate(classes)}
-        return records, classes
+        return read_ego4d_mq_file(self.ann_file, given, self.primary_only)
 
     def label_ids_of(self, record: dict) -> List[int]:
-        unknown = sorted({n for n in record['labels']
-                          if n not in self._class_index})
-        if unknown:
-            raise TADDataError(f"clip {record['video_name']}: unknown "
-                               f'label(s) {unknown} (not among the '
-                               f'{len(self._class_index)} classes)')
-        return [self._class_index[n] for n in record['labels']]
+        return label_ids_of_record(record, self.classes, unit='clip')

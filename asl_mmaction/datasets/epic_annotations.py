@@ -2,17 +2,17 @@
 
 Official CSVs (``EPIC_100_{train,validation}.csv``): one row per action with
 ``video_id``, ``start_timestamp`` / ``stop_timestamp`` (``HH:MM:SS.ff``),
-``verb_class`` / ``noun_class``; video durations and frame rates come from
-``EPIC_100_video_info.csv``. The test CSV has no class columns.
+``verb`` / ``verb_class`` and ``noun`` / ``noun_class``; video durations
+and frame rates come from ``EPIC_100_video_info.csv``, class names from
+``EPIC_100_{verb,noun}_classes.csv`` (by their ``id`` column). The test
+CSV (``EPIC_100_test_timestamps.csv``) has no class columns: only a CSV of
+the test split may lack them. ``verb`` / ``noun`` are the narrated words
+('put-down' for class 'put'), so the class ids, never the names, label
+the segments.
 
-ActionFormer JSON::
-
-    {'database': {video_id: {'subset', 'duration', 'fps',
-                             'annotations': [{'segment': [s, e], 'label',
-                                              'label_id'}]}}}
-
-Both parse to the record layout of ``ego4d_annotations`` (one per video),
-with ``label_ids`` set.
+ActionFormer's JSON is the ActivityNet-style layout
+(``activitynet_annotations``). Both parse to the records of
+``annotation_files`` (one per video) with ``label_ids`` set.
 """
 import os
 import re
@@ -20,11 +20,26 @@ from collections import OrderedDict
 from fractions import Fraction
 from typing import Dict, List, Optional, Sequence
 
-from .annotation_files import normalize_subset, read_csv_rows
+from .activitynet_annotations import (parse_activitynet_json,
+                                      records_to_activitynet_json)
+from .annotation_files import (  # noqa: F401 (read_video_info: API)
+    class_names_from_records, load_class_names, parse_label_id, read_csv_rows,
+    read_json, read_video_info)
 from .tad_errors import TADDataError
 
 TASKS = ('verb', 'noun')
 _TIMESTAMP = re.compile(r'^(\d+):([0-5]\d):([0-5]\d(?:\.\d+)?)$')
+
+
+def check_task(task: str, where: str = 'EPIC-Kitchens') -> str:
+    """``task`` if it is ``'verb'`` or ``'noun'``; else a TADDataError."""
+    if task not in TASKS:
+        hint = ''
+        if isinstance(task, str) and task.lower().rstrip('s') in TASKS:
+            hint = f" (did you mean {task.lower().rstrip('s')!r}?)"
+        raise TADDataError(f"{where}: task must be 'verb' or 'noun', got "
+                           f'{task!r}{hint}')
+    return task
 
 
 def parse_timestamp(text: str, where: str = '') -> float:
@@ -55,116 +70,120 @@ def subset_of_csv(path: str) -> Optional[str]:
     return None
 
 
-def read_video_info(path: str) -> Dict[str, dict]:
-    """``video_id -> dict(duration, fps)`` from ``EPIC_100_video_info.csv``."""
-    info = {}
-    for row in read_csv_rows(path, ['video_id', 'duration', 'fps']):
-        try:
-            info[row['video_id']] = dict(duration=float(row['duration']),
-                                         fps=float(row['fps']))
-        except ValueError as exc:
-            raise TADDataError(f"{path}, video {row['video_id']}: "
-                               f'bad duration / fps: {exc}') from exc
-    return info
-
-
-def parse_csv(path: str, task: str, video_info: Dict[str, dict],
+def parse_csv(path: str, task: str, video_info: Optional[Dict[str, dict]],
               subset: Optional[str] = None) -> List[dict]:
-    """Records (one per video, in file order) from an official CSV."""
-    if task not in TASKS:
-        raise TADDataError(f"task must be 'verb' or 'noun', got {task!r}")
+    """Records (one per video, in file order) from an official CSV.
+
+    Args:
+        path (str): The CSV.
+        task (str): ``'verb'`` or ``'noun'``.
+        video_info (dict | None): ``video_id -> dict(duration, fps)``
+            (:func:`read_video_info`); None leaves both None (scoring needs
+            neither).
+        subset (str | None): The split; defaults to the one in the file
+            name, else ``'train'``.
+    """
+    check_task(task, path)
     rows = read_csv_rows(path, ['video_id', 'start_timestamp',
                                 'stop_timestamp'])
     if not rows:
         raise TADDataError(f'annotation file has no rows: {path}')
     subset = subset or subset_of_csv(path) or 'train'
-    labelled = f'{task}_class' in rows[0]
+    column = f'{task}_class'
+    labelled = column in rows[0]
+    if not labelled and subset != 'test':
+        raise TADDataError(
+            f'{path}: no {column!r} column, so no {task} labels (the header '
+            f'is {list(rows[0])}); only the test split\'s CSV comes without '
+            'labels: is this the right file, or the right task?')
     videos: Dict[str, dict] = OrderedDict()
     for line, row in enumerate(rows, start=2):
         vid = row['video_id']
         where = f'{path}, line {line} (video {vid})'
         if vid not in videos:
-            if vid not in video_info:
+            if video_info is not None and vid not in video_info:
                 raise TADDataError(f'{where}: video not in the video info '
                                    'file (video_info_file)')
+            info = (video_info or {}).get(vid, {})
             videos[vid] = dict(
                 video_name=vid, subset=subset,
-                duration=video_info[vid]['duration'],
-                fps=video_info[vid]['fps'], segments=[], labels=[],
-                label_ids=[], info=dict(participant_id=row.get(
-                    'participant_id', vid.split('_')[0])))
+                duration=info.get('duration'), fps=info.get('fps'),
+                segments=[], labels=[], label_ids=[], info=dict(
+                    participant_id=row.get('participant_id',
+                                           vid.split('_')[0])))
         if not labelled:
             continue
         rec = videos[vid]
         rec['segments'].append([
             parse_timestamp(row['start_timestamp'], where),
             parse_timestamp(row['stop_timestamp'], where)])
-        try:
-            rec['label_ids'].append(int(row[f'{task}_class']))
-        except ValueError as exc:
-            raise TADDataError(f'{where}: bad {task}_class: {exc}') from exc
+        rec['label_ids'].append(parse_label_id(row[column], where, column))
         rec['labels'].append(row.get(task, ''))
     return list(videos.values())
 
 
 def parse_actionformer_json(data, path: str) -> List[dict]:
-    """Records from ActionFormer's ``{'database': {...}}`` layout."""
-    if not isinstance(data, dict) or not isinstance(data.get('database'),
-                                                    dict):
-        raise TADDataError(f'{path}: expected {{"database": {{video_id: '
-                           '...}}}} (ActionFormer layout) or an official CSV')
-    if not data['database']:
-        raise TADDataError(f'annotation file {path} holds no videos')
-    records = []
-    for vid, video in data['database'].items():
-        where = f'{path}, video {vid}'
-        if 'subset' not in video:
-            raise TADDataError(f"{where}: missing field 'subset'")
-        segments, labels, label_ids = [], [], []
-        for ann in video.get('annotations') or []:
-            if 'segment' not in ann or 'label_id' not in ann:
-                raise TADDataError(f'{where}: annotation {ann!r} needs '
-                                   "'segment' and 'label_id'")
-            segments.append([float(ann['segment'][0]),
-                             float(ann['segment'][1])])
-            label_ids.append(int(ann['label_id']))
-            labels.append(str(ann.get('label', '')))
-        records.append(dict(
-            video_name=str(vid), subset=normalize_subset(video['subset'],
-                                                         where),
-            duration=video.get('duration'), fps=video.get('fps'),
-            segments=segments, labels=labels, label_ids=label_ids, info={}))
+    """Records from ActionFormer's ``{'database': {...}}`` layout (every
+    segment must have a ``label_id``)."""
+    records = parse_activitynet_json(data, path)
+    for rec in records:
+        if rec['segments'] and rec['label_ids'] is None:
+            raise TADDataError(f"{path}, video {rec['video_name']}: EPIC "
+                               "annotations need a 'label_id' per segment")
+        if rec['label_ids'] is None:
+            rec['label_ids'] = []
     return records
 
 
-def names_from_records(records: List[dict], path: str) -> List[str]:
-    """Class names when no class file is given: from the JSON labels."""
-    by_id: Dict[int, str] = {}
-    for rec in records:
-        for idx, name in zip(rec['label_ids'], rec['labels']):
-            by_id.setdefault(idx, name or f'class_{idx}')
-    if not by_id:
-        raise TADDataError(f'{path}: no labelled segment to build the class '
-                           'list from; set class_file')
-    # Classes never seen in this file still need their index.
-    return [by_id.get(i, f'unseen_class_{i}') for i in range(max(by_id) + 1)]
+def placeholder_class_names(records: Sequence[dict], task: str
+                            ) -> List[str]:
+    """``'{task}_{id}'`` for ids ``0..max``: scoring a CSV without its
+    class file (the metric only needs the ids)."""
+    top = max((max(r['label_ids']) for r in records if r['label_ids']),
+              default=-1)
+    return [f'{task}_{i}' for i in range(top + 1)]
+
+
+def read_epic_file(path: str, task: str = 'verb',
+                   video_info_file: Optional[str] = None,
+                   class_file=None, subset: Optional[str] = None,
+                   require_meta: bool = True):
+    """``(records, class names)`` of an EPIC CSV or ActionFormer JSON.
+
+    Args:
+        path (str): ``.csv`` (official) or ``.json`` (ActionFormer).
+        task (str): ``'verb'`` or ``'noun'``.
+        video_info_file (str | None): ``EPIC_100_video_info.csv``.
+        class_file (str | list | None): class names (a file
+            :func:`load_class_names` reads, or a list).
+        subset (str | None): A CSV's split when its name does not say.
+        require_meta (bool): The CSV layout needs ``video_info_file`` and
+            ``class_file`` (a dataset does); False falls back to no
+            durations and :func:`placeholder_class_names` (scoring).
+    """
+    check_task(task, path)
+    given = None if class_file is None else load_class_names(class_file)
+    if not path.lower().endswith('.csv'):
+        records = parse_actionformer_json(read_json(path), path)
+        return records, class_names_from_records(records, given, path)
+    if require_meta and not video_info_file:
+        raise TADDataError(f'{path}: the CSV layout needs video_info_file '
+                           '(EPIC_100_video_info.csv)')
+    if require_meta and given is None:
+        raise TADDataError(f'{path}: the CSV layout needs class_file '
+                           f'(EPIC_100_{task}_classes.csv)')
+    info = read_video_info(video_info_file) if video_info_file else None
+    records = parse_csv(path, task, info, subset)
+    return records, (given if given is not None else
+                     placeholder_class_names(records, task))
 
 
 # ---------------------------------------------------------------- converters
 def records_to_actionformer_json(records: List[dict],
                                  class_names: Sequence[str]) -> dict:
     """Records -> ActionFormer JSON (subsets spelled 'training' etc.)."""
-    spelled = dict(train='training', val='validation', test='testing')
-    database = OrderedDict()
-    for rec in records:
-        database[rec['video_name']] = dict(
-            subset=spelled[rec['subset']], duration=rec['duration'],
-            fps=rec['fps'],
-            annotations=[dict(segment=list(seg), label=class_names[idx],
-                              label_id=idx)
-                         for seg, idx in zip(rec['segments'],
-                                             rec['label_ids'])])
-    return dict(version='EPIC-Kitchens-100', database=database)
+    return records_to_activitynet_json(records, class_names,
+                                       version='EPIC-Kitchens-100')
 
 
 def records_to_csv_rows(records: List[dict], task: str,

@@ -4,11 +4,9 @@ from typing import List, Optional, Tuple
 
 from mmaction.registry import DATASETS
 
-from .annotation_files import load_class_names, read_json
+from .annotation_files import label_ids_of_record
 from .base_tad_dataset import BaseTADDataset
-from .epic_annotations import (TASKS, names_from_records,
-                               parse_actionformer_json, parse_csv,
-                               read_video_info, subset_of_csv)
+from .epic_annotations import check_task, read_epic_file, subset_of_csv
 from .tad_errors import TADDataError
 
 
@@ -34,8 +32,7 @@ class EpicKitchensDataset(BaseTADDataset):
     def __init__(self, *args, task: str = 'verb',
                  video_info_file: Optional[str] = None,
                  class_file: Optional[str] = None, **kwargs) -> None:
-        if task not in TASKS:
-            raise ValueError(f"task must be 'verb' or 'noun', got {task!r}")
+        check_task(task, f"EpicKitchensDataset({kwargs.get('ann_file', '')})")
         self.task = task
         self.video_info_file = video_info_file
         self.class_file = class_file
@@ -50,38 +47,19 @@ class EpicKitchensDataset(BaseTADDataset):
             self.class_file = osp.join(root, self.class_file)
 
     def parse_annotations(self) -> Tuple[List[dict], List[str]]:
-        class_spec = self.class_names or self.class_file
+        subset = None
         if self.ann_file.lower().endswith('.csv'):
-            if not self.video_info_file:
-                raise TADDataError(f'{self.ann_file}: the CSV layout needs '
-                                   'video_info_file (EPIC_100_video_info.csv)')
-            if class_spec is None:
-                raise TADDataError(f'{self.ann_file}: the CSV layout needs '
-                                   f'class_file (EPIC_100_{self.task}_'
-                                   'classes.csv)')
-            csv_subset = subset_of_csv(self.ann_file)
-            if (self.subsets is not None and csv_subset is not None
-                    and csv_subset not in self.subsets):
+            subset = subset_of_csv(self.ann_file)
+            if (self.subsets is not None and subset is not None
+                    and subset not in self.subsets):
                 raise TADDataError(
-                    f'{self.ann_file} holds the {csv_subset!r} split but '
+                    f'{self.ann_file} holds the {subset!r} split but '
                     f'subset={sorted(self.subsets)} was asked')
-            records = parse_csv(self.ann_file, self.task,
-                                read_video_info(self.video_info_file),
-                                subset=(csv_subset or
-                                        next(iter(self.subsets or []),
-                                             None)))
-        else:
-            records = parse_actionformer_json(read_json(self.ann_file),
-                                              self.ann_file)
-        classes = (load_class_names(class_spec) if class_spec is not None
-                   else names_from_records(records, self.ann_file))
-        return records, classes
+            subset = subset or next(iter(self.subsets or []), None)
+        return read_epic_file(self.ann_file, self.task, self.video_info_file,
+                              self.class_names or self.class_file, subset)
 
     def label_ids_of(self, record: dict) -> List[int]:
-        bad = sorted({i for i in record['label_ids']
-                      if not 0 <= i < len(self.classes)})
-        if bad:
-            raise TADDataError(f"video {record['video_name']}: unknown "
-                               f'{self.task} class id(s) {bad} (there are '
-                               f'{len(self.classes)} classes)')
-        return list(record['label_ids'])
+        return label_ids_of_record(record, self.classes,
+                                   what=f'{self.task} class',
+                                   names_are_classes=False)

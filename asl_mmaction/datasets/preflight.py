@@ -41,12 +41,20 @@ def build_split_dataset(cfg: Config, split: str, collect_bad: bool = False):
 
 
 def label_problems(dataset, num_classes: int) -> List[Problem]:
-    """Videos with a label id outside ``[0, num_classes)``."""
+    """Videos with a label id outside ``[0, num_classes)``.
+
+    A class-agnostic dataset (``class_agnostic=True``: a 1-class detector
+    whose detections are labelled later, ActivityNet) trains on its
+    ``labels`` (all 0) and scores ``ann_labels`` (the real classes): its
+    ``labels`` are the ones the model must cover.
+    """
+    key = 'labels' if getattr(dataset, 'class_agnostic', False) else \
+        'ann_labels'
     classes = list(dataset.metainfo.get('classes') or [])
     problems = []
     for idx in range(len(dataset)):
         info = dataset.get_data_info(idx)
-        bad = sorted({int(label) for label in info['ann_labels']
+        bad = sorted({int(label) for label in info[key]
                       if not 0 <= int(label) < num_classes})
         if bad:
             named = ', '.join(
@@ -59,9 +67,11 @@ def label_problems(dataset, num_classes: int) -> List[Problem]:
 
 
 def class_list_problem(dataset, num_classes: int) -> Optional[str]:
-    """A message when the dataset has more classes than the model."""
+    """A message when the dataset has more classes than the model (not for
+    a class-agnostic dataset: its class list names the scored classes)."""
     classes = list(dataset.metainfo.get('classes') or [])
-    if len(classes) <= num_classes:
+    if len(classes) <= num_classes or getattr(dataset, 'class_agnostic',
+                                              False):
         return None
     source = getattr(dataset, 'class_file', None) or \
         getattr(dataset, 'class_names', None)

@@ -34,7 +34,9 @@ def combine_feature_sets(arrays: List[np.ndarray], cfg: dict, duration: float,
     Args:
         arrays: ``[T_i, C_i]`` per feature set.
         cfg: ``feat_stride``, ``num_frames``, ``length_align``,
-            ``resize_length``, ``downsample_rate`` (the dataset's).
+            ``resize_length``, ``downsample_rate`` (the dataset's) and,
+            optionally, ``resize_span`` (``'duration'``, the default, or
+            ``'features'``: what the resized steps tile).
 
     Returns:
         ``(feats [T, sum C_i], feat_stride, num_frames)`` with the
@@ -44,6 +46,12 @@ def combine_feature_sets(arrays: List[np.ndarray], cfg: dict, duration: float,
     if cfg['resize_length']:
         length = int(cfg['resize_length'])
         feats = np.concatenate([resize_linear(a, length) for a in arrays], 1)
+        if cfg.get('resize_span', 'duration') == 'features':
+            # ActionFormer's ActivityNet rule: the steps tile the frames the
+            # original windows cover, each step a centred window (offset
+            # 0.5), so videos missing their last frames stay aligned.
+            span = (arrays[0].shape[0] - 1) * stride + window
+            return feats, span / length, span / length
         new_stride = duration * fps / length
         # The resized steps tile the span covered by the original window
         # centres; the window overhang beyond one stride is kept, so that

@@ -1,152 +1,174 @@
-"""Small readers of ground-truth files, for scoring saved predictions.
+"""Ground truth of an annotation file, for scoring saved predictions.
 
-Independent of the dataset classes on purpose: ``tools/eval_predictions.py``
-must score a prediction file with nothing but the annotation file.
+``tools/eval_predictions.py`` (and the visualisation tools) score a
+prediction file with nothing but the annotation file, so this module needs
+no features and no config. It reads every format a dataset class reads,
+through **the same parser functions** (``asl_mmaction/datasets/
+*_annotations.py``) and the same class-order rule
+(``annotation_files.class_names_from_records``: a given list, else the
+file's ids, else the sorted names), so a metric run on a file agrees with
+the dataset built on it on class names, class order and segment seconds.
 
-Layouts read:
+Formats, by dataset (``dataset=None`` guesses it from the file):
 
-* per-video JSON, optionally under ``"database"`` (the converted Ego4D-MQ
-  file and ActionFormer's EPIC-KITCHENS JSON): ``{video: {subset, duration,
-  annotations: [{segment: [s, e] | start_time/end_time, label,
-  label_id}]}}``;
-* the EPIC-KITCHENS-100 CSV (``EPIC_100_validation.csv``), one row per
-  action with ``HH:MM:SS.ff`` timestamps; class names come from
-  ``EPIC_100_{verb,noun}_classes.csv`` and durations from
-  ``EPIC_100_video_info.csv`` next to it when present.
+========================  ==================================================
+``ego4d_mq``              official ``moments_*.json``, the converted
+                          per-clip JSON
+``epic_kitchens_100``     ``EPIC_100_*.csv`` (durations and class names from
+                          ``EPIC_100_video_info.csv`` and
+                          ``EPIC_100_{task}_classes.csv`` beside it when
+                          present), ActionFormer's JSON
+``thumos14``              ActionFormer's ``thumos14.json``, a folder of
+                          ``<Class>_{val,test}.txt`` (``Ambiguous`` left out)
+``activitynet``           ``activity_net.v1-3.min.json`` or any other
+                          ActivityNet-style JSON (``{"database": ...}``)
+``multithumos``           the ``annotations/`` folder of per-class files
+                          (``class_list.txt`` beside it orders the classes),
+                          an ActivityNet-style JSON
+``charades``              ``Charades_v1_{train,test}.csv``
+                          (``Charades_v1_classes.txt`` beside it names the
+                          classes), an ActivityNet-style JSON
+========================  ==================================================
 """
-import csv
-import json
+import os
 import os.path as osp
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-# Subset names as the different files spell them.
-_SUBSET_ALIASES = {'training': 'train', 'validation': 'val', 'testing': 'test'}
+from asl_mmaction.datasets.activitynet_annotations import \
+    read_activitynet_file
+from asl_mmaction.datasets.annotation_files import (label_ids_of_record,
+                                                    load_class_names,
+                                                    normalize_subset,
+                                                    read_json)
+from asl_mmaction.datasets.charades_dataset import read_charades_file
+from asl_mmaction.datasets.ego4d_annotations import read_ego4d_mq_file
+from asl_mmaction.datasets.epic_annotations import parse_timestamp
+from asl_mmaction.datasets.epic_annotations import read_epic_file
+from asl_mmaction.datasets.tad_errors import TADDataError
+from asl_mmaction.datasets.thumos14_dataset import (is_text_annotation,
+                                                    read_multithumos_file,
+                                                    read_thumos14_file)
+
+# The old name of the EPIC timestamp parser.
+timestamp_to_seconds = parse_timestamp
+
+# The split each benchmark reports (the one a prediction file is scored on
+# when no subset is asked).
+EVAL_SUBSETS = {'ego4d_mq': 'val', 'epic_kitchens_100': 'val',
+                'thumos14': 'test', 'activitynet': 'val',
+                'multithumos': 'test', 'charades': 'test'}
 
 
-def _subset(name: str) -> str:
-    name = str(name).lower()
-    return _SUBSET_ALIASES.get(name, name)
+def _beside(path: str, name: str) -> Optional[str]:
+    """``name`` in the folder of ``path`` (or its parent), if it exists."""
+    folder = path if osp.isdir(path) else osp.dirname(path)
+    for place in (folder, osp.dirname(folder)):
+        candidate = osp.join(place, name)
+        if osp.isfile(candidate):
+            return candidate
+    return None
 
 
-def timestamp_to_seconds(stamp: str) -> float:
-    """``'HH:MM:SS.ff'`` -> seconds."""
-    hours, minutes, seconds = stamp.split(':')
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+def _read_epic(path, task, class_names):
+    is_csv = path.lower().endswith('.csv')
+    return read_epic_file(
+        path, task,
+        video_info_file=_beside(path, 'EPIC_100_video_info.csv')
+        if is_csv else None,
+        class_file=class_names if class_names is not None else
+        (_beside(path, f'EPIC_100_{task}_classes.csv') if is_csv else None),
+        require_meta=False)
+
+
+READERS: Dict[str, Callable] = {
+    'ego4d_mq': lambda path, task, names: read_ego4d_mq_file(path, names),
+    'epic_kitchens_100': _read_epic,
+    'thumos14': lambda path, task, names: read_thumos14_file(path, names),
+    'activitynet': lambda path, task, names: read_activitynet_file(path,
+                                                                   names),
+    'multithumos': lambda path, task, names: read_multithumos_file(
+        path, names, class_file=None if names is not None else
+        _beside(path, 'class_list.txt')),
+    'charades': lambda path, task, names: read_charades_file(
+        path, names, class_file=None if names is not None else
+        _beside(path, 'Charades_v1_classes.txt')),
+}
+
+
+def guess_dataset(path: str) -> str:
+    """The dataset whose reader fits ``path``, from its name / content."""
+    if is_text_annotation(path):
+        if osp.isdir(path):
+            names = ' '.join(sorted(os.listdir(path)))
+        else:
+            names = osp.basename(path)
+        return ('thumos14' if '_val.txt' in names or '_test.txt' in names
+                else 'multithumos')
+    if path.lower().endswith('.csv'):
+        with open(path, encoding='utf-8') as f:
+            header = f.readline()
+        return ('charades' if 'actions' in header and 'length' in header
+                else 'epic_kitchens_100')
+    data = read_json(path)
+    if isinstance(data, dict) and isinstance(data.get('database'), dict):
+        return 'activitynet'
+    return 'ego4d_mq'
 
 
 def read_tad_annotations(path: str, subset: Optional[str] = None,
-                         task: str = 'verb'
+                         task: str = 'verb', dataset: Optional[str] = None,
+                         class_names: Optional[Sequence[str]] = None
                          ) -> Tuple[Dict[str, dict], Tuple[str, ...]]:
     """Ground truth of one split, in seconds.
 
     Args:
-        path (str): a ``.json`` or EPIC ``.csv`` annotation file.
-        subset (str, optional): keep the videos of this subset (JSON only:
-            an EPIC CSV is one split already). ``val`` / ``validation``
-            and ``train`` / ``training`` are the same.
-        task (str): ``'verb'`` or ``'noun'`` for an EPIC CSV.
+        path (str): An annotation file (or folder, for per-class text
+            files) in one of the formats of the module doc.
+        subset (str, optional): Keep the videos of this subset (``val`` /
+            ``validation``... are the same); None keeps all. Ignored for
+            a CSV (EPIC-Kitchens, Charades): each is one split already.
+        task (str): ``'verb'`` or ``'noun'`` for EPIC-Kitchens.
+        dataset (str, optional): The dataset (a key of :data:`READERS`);
+            None guesses it from the file.
+        class_names (sequence[str] | str, optional): Class list (or a file
+            of it) instead of the one the file gives.
 
     Returns:
         tuple: ``videos`` (``video_name -> dict(duration, segments [N, 2]
-        float64, labels [N] int64)``) and the class names.
+        float64 as annotated, labels [N] int64)``, file order) and the class
+        names. A video without a duration in the file gets its last
+        segment's end (the metric does not use it).
     """
-    if path.endswith('.csv'):
-        return _read_epic_csv(path, task)
-    return _read_json(path, subset)
-
-
-def _read_json(path: str, subset: Optional[str]):
-    with open(path) as f:
-        database = json.load(f)
-    database = database.get('database', database)
-    label_ids = _label_ids(path, database)
-    names = {}
+    dataset = dataset or guess_dataset(path)
+    if dataset not in READERS:
+        raise TADDataError(f'unknown dataset {dataset!r}; known: '
+                           f'{sorted(READERS)}')
+    given = (None if class_names is None else load_class_names(class_names))
+    records, classes = READERS[dataset](path, task, given)
+    if subset is not None and not path.lower().endswith('.csv'):
+        wanted = normalize_subset(subset, 'subset argument')
+        records = [r for r in records if r['subset'] == wanted]
+        if not records:
+            raise TADDataError(f'{path}: no video in subset {subset!r}')
     videos = {}
-    for video, info in database.items():
-        segs, labels = [], []
-        for i, ann in enumerate(info.get('annotations', [])):
-            try:
-                seg = ann['segment'] if 'segment' in ann else \
-                    [ann['start_time'], ann['end_time']]
-                label = label_ids[ann['label']] if label_ids else \
-                    int(ann['label_id'])
-            except (KeyError, TypeError, ValueError) as err:
-                raise ValueError(f'{path}: video {video}, annotation {i}: '
-                                 f'no segment / label ({err!r})') from err
-            names.setdefault(label, ann.get('label', f'class_{label}'))
-            segs.append([float(seg[0]), float(seg[1])])
-            labels.append(label)
-        if subset is not None:
-            if 'subset' not in info:
-                raise ValueError(f'{path}: video {video} has no "subset" '
-                                 f'field, cannot select {subset!r}')
-            if _subset(info['subset']) != _subset(subset):
-                continue
-        videos[video] = dict(
-            duration=float(info.get('duration', max(
-                [s[1] for s in segs], default=0.0))),
-            segments=np.asarray(segs, dtype=np.float64).reshape(-1, 2),
+    for rec in records:
+        segments = np.asarray(rec['segments'], np.float64).reshape(-1, 2)
+        labels = label_ids_of_record(
+            rec, classes, names_are_classes=dataset != 'epic_kitchens_100')
+        duration = rec['duration']
+        if duration is None:
+            duration = float(segments[:, 1].max()) if len(segments) else 0.0
+        videos[rec['video_name']] = dict(
+            duration=float(duration), segments=segments,
             labels=np.asarray(labels, dtype=np.int64))
-    if subset is not None and not videos:
-        raise ValueError(f'{path}: no video in subset {subset!r}')
-    num_classes = 1 + max(names, default=-1)
-    classes = tuple(names.get(i, f'class_{i}') for i in range(num_classes))
-    return videos, classes
+    return videos, tuple(classes)
 
 
-def _label_ids(path: str, database: dict) -> Optional[Dict[str, int]]:
-    """Indices for files that name classes without ``label_id`` (the
-    official Ego4D layout): sorted names. ``None`` when ids are given."""
-    anns = [a for info in database.values()
-            for a in info.get('annotations', [])]
-    with_id = sum('label_id' in a for a in anns)
-    if with_id == len(anns):
+def eval_subset(dataset: str, path: str) -> Optional[str]:
+    """The subset to score when none is asked (:data:`EVAL_SUBSETS`); None
+    for a CSV, which is one split."""
+    if path.lower().endswith('.csv'):
         return None
-    if with_id:
-        raise ValueError(f'{path}: only {with_id} of {len(anns)} annotations '
-                         'have a "label_id"; give it to all or none')
-    return {name: i for i, name in enumerate(sorted(
-        {str(a.get('label')) for a in anns}))}
-
-
-def _read_epic_csv(path: str, task: str):
-    if task not in ('verb', 'noun'):
-        raise ValueError(f'EPIC task must be "verb" or "noun", got {task!r}')
-    rows = {}
-    with open(path, newline='') as f:
-        for row in csv.DictReader(f):
-            try:
-                item = ([timestamp_to_seconds(row['start_timestamp']),
-                         timestamp_to_seconds(row['stop_timestamp'])],
-                        int(row[f'{task}_class']))
-            except (KeyError, ValueError) as err:
-                raise ValueError(f'{path}: row {row.get("narration_id")}: '
-                                 f'bad timestamps / {task}_class ({err!r})'
-                                 ) from err
-            rows.setdefault(row['video_id'], []).append(item)
-    folder = osp.dirname(path)
-    durations = _epic_durations(osp.join(folder, 'EPIC_100_video_info.csv'))
-    videos = {}
-    for video, items in rows.items():
-        segs = np.asarray([s for s, _ in items], dtype=np.float64)
-        videos[video] = dict(
-            duration=durations.get(video, float(segs[:, 1].max())),
-            segments=segs,
-            labels=np.asarray([lab for _, lab in items], dtype=np.int64))
-    class_file = osp.join(folder, f'EPIC_100_{task}_classes.csv')
-    if osp.exists(class_file):
-        with open(class_file, newline='') as f:
-            classes = tuple(r['key'] for r in csv.DictReader(f))
-    else:
-        num = 1 + max(int(v['labels'].max()) for v in videos.values())
-        classes = tuple(f'{task}_{i}' for i in range(num))
-    return videos, classes
-
-
-def _epic_durations(path: str) -> Dict[str, float]:
-    if not osp.exists(path):
-        return {}
-    with open(path, newline='') as f:
-        return {r['video_id']: float(r['duration']) for r in csv.DictReader(f)}
+    return EVAL_SUBSETS.get(dataset)

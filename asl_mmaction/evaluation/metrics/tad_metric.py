@@ -34,6 +34,8 @@ DEFAULT_TIOUS = {
     'epic_kitchens_100': (0.1, 0.2, 0.3, 0.4, 0.5),
     'thumos14': (0.3, 0.4, 0.5, 0.6, 0.7),
     'activitynet': tuple(np.round(np.linspace(0.5, 0.95, 10), 2).tolist()),
+    'multithumos': tuple(np.round(np.linspace(0.1, 0.9, 9), 2).tolist()),
+    'charades': tuple(np.round(np.linspace(0.1, 0.9, 9), 2).tolist()),
 }
 TAD_PROTOCOLS = ('official', 'actionformer')
 # Datasets whose benchmark reports Recall@kx next to mAP.
@@ -146,9 +148,11 @@ class TADMetric(BaseMetric):
     Args:
         tiou_thresholds (sequence[float], optional): defaults to the set of
             ``dataset_name`` (Ego4D-MQ / EPIC 0.1:0.5:0.1, THUMOS
-            0.3:0.7:0.1, ActivityNet 0.5:0.95:0.05).
+            0.3:0.7:0.1, ActivityNet 0.5:0.95:0.05, MultiTHUMOS / Charades
+            0.1:0.9:0.1).
         dataset_name (str, optional): ``'ego4d_mq'``,
-            ``'epic_kitchens_100'``, ``'thumos14'`` or ``'activitynet'``;
+            ``'epic_kitchens_100'``, ``'thumos14'``, ``'activitynet'``,
+            ``'multithumos'`` or ``'charades'``;
             defaults to ``dataset_meta['dataset_name']``.
         protocol (str): ``'official'`` or ``'actionformer'`` (module doc).
         recall_topk (sequence[int]): ``k`` of Recall@kx (Ego4D-MQ only).

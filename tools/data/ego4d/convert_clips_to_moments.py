@@ -17,9 +17,10 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__))))))
-from asl_mmaction.datasets.annotation_files import read_json  # noqa: E402
+from asl_mmaction.datasets.annotation_files import (  # noqa: E402
+    class_names_from_records, read_json)
 from asl_mmaction.datasets.ego4d_annotations import (  # noqa: E402
-    SPLIT_FILES, clips_to_moments, label_map_from_records, parse_clip_layout)
+    SPLIT_FILES, clips_to_moments, parse_clip_layout)
 from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 
@@ -37,7 +38,7 @@ def main(argv=None) -> int:
             json.dump(moments, f)
         n_clips = sum(len(v['clips']) for v in moments['videos'])
         print(f'wrote {n_clips} {split} clips to {path}')
-    classes = label_map_from_records(
+    classes = class_names_from_records(
         parse_clip_layout(clips, args.clip_file), None, args.clip_file)
     with open(osp.join(args.out_dir, 'ego4d_mq_classes.txt'), 'w') as f:
         f.write('\n'.join(classes) + '\n')

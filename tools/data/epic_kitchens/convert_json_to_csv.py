@@ -18,10 +18,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__))))))
-from asl_mmaction.datasets.annotation_files import (  # noqa: E402
-    load_class_names, read_json)
 from asl_mmaction.datasets.epic_annotations import (  # noqa: E402
-    names_from_records, parse_actionformer_json, records_to_csv_rows)
+    read_epic_file, records_to_csv_rows)
 from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 SPLIT_FILES = dict(train='EPIC_100_train.csv', val='EPIC_100_validation.csv',
@@ -36,10 +34,8 @@ def main(argv=None) -> int:
     parser.add_argument('--out-dir', required=True)
     add_debug_arg(parser)
     args = parser.parse_args(argv)
-    records = parse_actionformer_json(read_json(args.json_file),
-                                      args.json_file)
-    classes = (load_class_names(args.class_file) if args.class_file else
-               names_from_records(records, args.json_file))
+    records, classes = read_epic_file(args.json_file, args.task,
+                                      class_file=args.class_file)
     os.makedirs(args.out_dir, exist_ok=True)
     for split, name in SPLIT_FILES.items():
         chosen = [r for r in records if r['subset'] == split]

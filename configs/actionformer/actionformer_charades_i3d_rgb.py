@@ -1,0 +1,6 @@
+# ActionFormer twin of configs/asl/asl_charades_i3d_rgb.py: same model, data
+# and schedule, every ASL component off.
+_base_ = ['../asl/asl_charades_i3d_rgb.py']
+model = dict(
+    head=dict(class_sensitivity=None, instance_sensitivity=None,
+              contrastive_loss=None, video_loss=None))

@@ -1,0 +1,6 @@
+# ActionFormer twin of configs/asl/asl_thumos14_i3d.py: same model, data and
+# schedule, every ASL component off.
+_base_ = ['../asl/asl_thumos14_i3d.py']
+model = dict(
+    head=dict(class_sensitivity=None, instance_sensitivity=None,
+              contrastive_loss=None, video_loss=None))
