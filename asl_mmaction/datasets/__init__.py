@@ -4,3 +4,4 @@ from .base_tad_dataset import BaseTADDataset  # noqa: F401
 from .ego4d_mq_dataset import Ego4DMQDataset  # noqa: F401
 from .epic_kitchens_dataset import EpicKitchensDataset  # noqa: F401
 from .demo_dataset import DemoTADDataset  # noqa: F401
+from .video_tad_dataset import VideoTADDataset  # noqa: F401

@@ -119,6 +119,14 @@ class SnippetGrid:
                 np.int64)
         return np.clip(grid, 0, native_frames - 1)
 
+    @classmethod
+    def from_feat_cfg(cls, feat_cfg: dict, fps: Optional[float]):
+        """The grid of a dataset's ``feat_cfg`` (``feat_stride``,
+        ``num_frames``, ``clip_len``) at ``fps``."""
+        return cls(feat_stride=int(feat_cfg['feat_stride']),
+                   num_frames=int(feat_cfg['num_frames']),
+                   clip_len=int(feat_cfg['clip_len']), fps=fps)
+
     def as_dict(self) -> dict:
         return dict(feat_stride=int(self.feat_stride),
                     num_frames=int(self.num_frames),

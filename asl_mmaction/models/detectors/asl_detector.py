@@ -6,6 +6,7 @@ from mmengine.model import BaseModel
 from mmaction.registry import MODELS
 
 from asl_mmaction.utils.dist_utils import mean_over_ranks
+from .backbone_contract import check_backbone_contract
 from .nonfinite_guard import guard_losses
 
 
@@ -33,6 +34,7 @@ class ASLDetector(BaseModel):
         super().__init__(data_preprocessor=MODELS.build(data_preprocessor),
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        check_backbone_contract(self.backbone)
         self.neck = MODELS.build(neck) if neck is not None else None
         self.head = MODELS.build(head)
         self.skip_nonfinite = skip_nonfinite

@@ -1,0 +1,260 @@
+"""End to end from video files: VideoTADDataset + snippet transforms,
+SnippetDataPreprocessor, VideoSnippetEncoder (frozen with its feature cache,
+fine-tuned with gradient checkpointing and partial freezing) under the ASL
+head, trained for a few iterations by MMEngine's Runner from the shipped
+configs with tiny random MMAction2 backbones."""
+import os
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+from mmaction.registry import DATASETS, MODELS
+
+from run_helpers import run_tool
+from video_fixtures import (VIT_TINY, VIT_TINY_CHANNELS, X3D_TINY,
+                            X3D_TINY_CHANNELS, write_actionformer_json,
+                            write_recognizer, write_video)
+
+REPO = Path(__file__).resolve().parents[1]
+X3D_FROZEN = REPO / 'configs' / 'end2end' / 'asl_x3d_s_frozen_videos.py'
+X3D_FINETUNE = REPO / 'configs' / 'end2end' / 'asl_x3d_s_finetune_videos.py'
+VIT_FINETUNE = (REPO / 'configs' / 'end2end' /
+                'asl_videomae_vit_b_finetune_videos.py')
+CLASSES = ('wave', 'jump', 'sit')
+FPS = 30.0
+GRID = dict(fps=FPS, feat_stride=4, num_frames=8, clip_len=4)
+MAX_SEQ_LEN = 32
+FRAMES = {'train_a': 120, 'train_b': 96, 'val_a': 84}
+
+
+@pytest.fixture(scope='module')
+def video_data(tmp_path_factory):
+    """Three short generated videos with ActionFormer-layout annotations,
+    and a random-weight recognizer checkpoint per backbone family."""
+    root = tmp_path_factory.mktemp('videos')
+    (root / 'videos').mkdir()
+    videos = {}
+    for name, frames in FRAMES.items():
+        write_video(root / 'videos' / f'{name}.mp4', frames, fps=FPS)
+        duration = frames / FPS
+        videos[name] = dict(
+            subset='validation' if name.startswith('val') else 'training',
+            duration=duration, fps=FPS,
+            segments=[(0.4, 1.6, 0), (1.2, duration - 0.3, 2)])
+    write_actionformer_json(root / 'annotations.json', videos, CLASSES)
+    x3d = write_recognizer(root, X3D_TINY, X3D_TINY_CHANNELS, name='x3d')
+    vit = write_recognizer(root, VIT_TINY, VIT_TINY_CHANNELS, name='vit')
+    return dict(root=root, x3d=x3d, vit=vit)
+
+
+def tiny_config(base: Path, data_root: Path, work_dir: Path,
+                video_backbone: dict, channels: int, pretrained: str,
+                **backbone) -> Config:
+    """``base`` (a shipped end-to-end config) with a tiny backbone, tiny
+    frames and a two-iteration budget."""
+    cfg = Config.fromfile(str(base))
+    frame_transforms = [dict(type='Resize', scale=(-1, 36)),
+                        dict(type='CenterCrop', crop_size=32)]
+    train_pipeline = [
+        dict(type='LoadSnippetGrid'),
+        dict(type='RandomTemporalCrop', max_seq_len=MAX_SEQ_LEN),
+        dict(type='LoadSnippetFrames', frame_transforms=frame_transforms,
+             clip_transforms=[dict(type='Flip', flip_ratio=0.5)]),
+        dict(type='PackTADSnippets')]
+    test_pipeline = [
+        dict(type='LoadSnippetGrid'),
+        dict(type='LoadSnippetFrames', frame_transforms=frame_transforms),
+        dict(type='PackTADSnippets')]
+    data = dict(data_root=str(data_root), class_names=list(CLASSES), **GRID)
+    cfg.merge_from_dict(dict(
+        model=dict(
+            data_preprocessor=dict(max_seq_len=MAX_SEQ_LEN, pad_divisor=8),
+            backbone=dict(
+                video_backbone=dict(_delete_=True, **video_backbone),
+                pretrained=pretrained, snippets_per_pass=8, **backbone,
+                temporal_backbone=dict(
+                    in_channels=channels, embed_channels=32, arch=(1, 1, 3),
+                    num_heads=2, window_size=5, max_seq_len=MAX_SEQ_LEN,
+                    path_drop=0.0)),
+            neck=dict(in_channels=32, out_channels=32, num_levels=4),
+            head=dict(num_classes=len(CLASSES), in_channels=32,
+                      feat_channels=32, strides=(1, 2, 4, 8),
+                      regress_ranges=((0, 4), (4, 8), (8, 16), (16, 10000)),
+                      test_cfg=dict(max_per_video=50))),
+        train_dataloader=dict(batch_size=2, num_workers=0,
+                              persistent_workers=False,
+                              dataset=dict(pipeline=train_pipeline, **data)),
+        val_dataloader=dict(num_workers=0, persistent_workers=False,
+                            dataset=dict(pipeline=test_pipeline, **data)),
+        test_dataloader=dict(num_workers=0, persistent_workers=False,
+                             dataset=dict(pipeline=test_pipeline, **data)),
+        train_cfg=dict(max_epochs=2, val_interval=2),
+        param_scheduler=[dict(type='ConstantLR', factor=1.0)],
+        optim_wrapper=dict(optimizer=dict(lr=1e-3)),
+        default_hooks=dict(logger=dict(interval=1),
+                           checkpoint=dict(interval=2, save_best=None)),
+        log_processor=dict(window_size=1),
+        work_dir=str(work_dir)))
+    return cfg
+
+
+def test_dataset_loads_the_snippet_frames_of_a_window(video_data):
+    cfg = tiny_config(X3D_FROZEN, video_data['root'], video_data['root'],
+                      X3D_TINY, X3D_TINY_CHANNELS,
+                      video_data['x3d']['checkpoint'])
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    assert len(dataset) == 2 and dataset.metainfo['classes'] == CLASSES
+    # (120 frames - 8) // 4 + 1 = 29 snippets > 32? no: all fit, no crop
+    sample = dataset[0]
+    steps = (FRAMES['train_a'] - 8) // 4 + 1
+    assert sample['inputs'].dtype == torch.uint8
+    assert tuple(sample['inputs'].shape) == (steps, 3, 4, 32, 32)
+    meta = sample['data_samples'].metainfo
+    assert meta['feat_len'] == steps and meta['feat_stride'] == 4.0
+    assert meta['feat_offset'] == 1.0  # 0.5 * 8 / 4
+    # first action 0.4-1.6 s -> steps 0.4*30/4-1 = 2.0 .. 11.0
+    np.testing.assert_allclose(
+        sample['data_samples'].gt_instances.segments[0].numpy(),
+        [2.0, 11.0], atol=1e-5)
+
+
+def test_dataset_names_a_video_whose_length_disagrees(video_data, tmp_path):
+    videos = {'val_a': dict(subset='validation', duration=9.0, fps=FPS,
+                            segments=[(0.5, 1.0, 0)])}
+    ann = write_actionformer_json(tmp_path / 'a.json', videos, CLASSES)
+    with pytest.raises(ValueError, match=r'val_a.*lasts 2\.80 s.*9\.00'):
+        DATASETS.build(dict(type='VideoTADDataset', ann_file=str(ann),
+                            data_root=str(video_data['root']),
+                            video_dir='videos', test_mode=True, **GRID))
+
+
+def frozen_parameters(model):
+    return {n: p.detach().clone() for n, p in
+            model.backbone.video_backbone.named_parameters()}
+
+
+def test_frozen_x3d_trains_end_to_end_and_caches_snippets(video_data,
+                                                         tmp_path):
+    cfg = tiny_config(X3D_FROZEN, video_data['root'], tmp_path / 'work',
+                      X3D_TINY, X3D_TINY_CHANNELS,
+                      video_data['x3d']['checkpoint'])
+    runner = Runner.from_cfg(cfg)
+    encoder = runner.model.backbone
+    assert encoder.frozen and encoder.cache_features
+    passed = []
+    encoder.video_backbone.register_forward_hook(
+        lambda module, args, out: passed.append(args[0].shape[0]))
+    runner.train()
+    # the recognizer checkpoint's backbone weights were loaded, and kept
+    ckpt = torch.load(video_data['x3d']['checkpoint'])['state_dict']
+    for name, value in encoder.video_backbone.state_dict().items():
+        torch.testing.assert_close(value, ckpt[f'backbone.{name}'])
+    # every training snippet of both videos is cached once
+    steps = sum((FRAMES[v] - 8) // 4 + 1 for v in ('train_a', 'train_b'))
+    assert len(encoder._caches['train']) == steps
+    val_steps = (FRAMES['val_a'] - 8) // 4 + 1
+    assert len(encoder._caches['eval']) == val_steps
+    # two epochs, yet each snippet went through the backbone once
+    assert sum(passed) == steps + val_steps
+    scalars = (tmp_path / 'work').glob('*/vis_data/scalars.json')
+    text = next(scalars).read_text()
+    assert '"loss_cls"' in text and 'mAP' in text
+
+
+def test_finetuned_vit_trains_with_checkpointing_and_partial_freezing(
+        video_data, tmp_path):
+    cfg = tiny_config(VIT_FINETUNE, video_data['root'], tmp_path / 'work',
+                      VIT_TINY, VIT_TINY_CHANNELS,
+                      video_data['vit']['checkpoint'],
+                      freeze=['patch_embed'])
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    runner = Runner.from_cfg(cfg)
+    encoder = runner.model.backbone
+    assert encoder.with_cp and not encoder.cache_features
+    runner._init_model_weights()
+    before = frozen_parameters(runner.model)
+    runner.train()
+    after = frozen_parameters(runner.model)
+    changed = {n for n in before if not torch.equal(before[n], after[n])}
+    assert changed and not any(n.startswith('patch_embed') for n in changed)
+    assert any(n.startswith('blocks.0.') for n in changed)
+    assert not encoder._caches['train']
+
+
+def test_finetuned_x3d_gradients_reach_the_video_backbone(video_data):
+    cfg = tiny_config(X3D_FINETUNE, video_data['root'], video_data['root'],
+                      X3D_TINY, X3D_TINY_CHANNELS, None)
+    model = MODELS.build(cfg.model)
+    model.train()
+    bn = [m for m in model.backbone.video_backbone.modules()
+          if isinstance(m, torch.nn.BatchNorm3d)]
+    assert bn and not any(m.training for m in bn)  # norm_eval
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    data = model.data_preprocessor(
+        dict(inputs=[dataset[0]['inputs'], dataset[1]['inputs']],
+             data_samples=[dataset[0]['data_samples'],
+                           dataset[1]['data_samples']]), training=True)
+    losses = model(**data, mode='loss')
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    grads = {n: p.grad for n, p in
+             model.backbone.video_backbone.named_parameters()}
+    assert all(g is None for n, g in grads.items()
+               if n.startswith(('conv1_s', 'conv1_t', 'layer1')))
+    assert grads['layer4.0.conv1.conv.weight'].abs().sum() > 0
+
+
+def test_padding_never_reaches_the_video_backbone(video_data):
+    """The same video alone or next to a longer one (so padded) gives the
+    same snippet vectors and pyramid at its valid steps."""
+    cfg = tiny_config(X3D_FROZEN, video_data['root'], video_data['root'],
+                      X3D_TINY, X3D_TINY_CHANNELS, None)
+    cfg.model.backbone.cache_features = False
+    model = MODELS.build(cfg.model).eval()
+    dataset = DATASETS.build(cfg.test_dataloader.dataset.copy())
+    train = DATASETS.build(cfg.train_dataloader.dataset.copy())
+    short, long_ = dataset[0], train[0]
+    with torch.no_grad():
+        alone = model.data_preprocessor(dict(
+            inputs=[short['inputs']], data_samples=[short['data_samples']]))
+        pair = model.data_preprocessor(dict(
+            inputs=[short['inputs'], long_['inputs']],
+            data_samples=[short['data_samples'], long_['data_samples']]))
+        assert alone['masks'].shape[-1] < pair['masks'].shape[-1]
+        feats_a, masks_a = model.backbone(alone['inputs'], alone['masks'])
+        feats_p, masks_p = model.backbone(pair['inputs'], pair['masks'])
+    length = short['inputs'].shape[0]
+    torch.testing.assert_close(feats_a[0][0, :, :length],
+                               feats_p[0][0, :, :length], atol=1e-5,
+                               rtol=1e-5)
+    assert not masks_p[0][0, 0, length:].any()
+
+
+def test_a_video_backbone_as_the_detector_backbone_fails_at_build():
+    cfg = Config.fromfile(str(REPO / 'configs' / 'asl' / 'asl_demo.py'))
+    cfg.model.backbone = dict(type='ResNet3d', depth=18, pretrained=None,
+                              pretrained2d=False)
+    with pytest.raises(TypeError) as err:
+        MODELS.build(cfg.model)
+    message = str(err.value)
+    assert 'ResNet3d' in message and 'does not take a mask' in message
+    assert "type='VideoSnippetEncoder'" in message
+    assert "video_backbone=dict(type='ResNet3d'" in message
+
+
+def test_train_tool_runs_an_end_to_end_config(video_data, tmp_path):
+    """tools/train.py on a config inheriting the shipped one, as a user
+    would run it: one epoch from the video files."""
+    cfg = tiny_config(X3D_FROZEN, video_data['root'], tmp_path / 'work',
+                      X3D_TINY, X3D_TINY_CHANNELS,
+                      video_data['x3d']['checkpoint'])
+    cfg.train_cfg.max_epochs = 1
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    path = tmp_path / 'tiny_e2e.py'
+    cfg.dump(str(path))
+    log = run_tool(['tools/train.py', str(path)], timeout=240)
+    assert (tmp_path / 'work' / 'epoch_1.pth').exists()
+    assert 'loss_cls' in log.stdout
