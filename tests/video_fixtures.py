@@ -20,9 +20,10 @@ SIZE = (64, 48)  # (width, height): tiny, and a size decord decodes
 
 
 def write_video(path: Path, num_frames: int, fps: float = 30.0,
-                size=SIZE, fourcc: str = 'mp4v') -> Path:
+                size=SIZE, fourcc: str = 'mp4v', square: bool = True) -> Path:
     """A video of ``num_frames`` frames; frame ``j`` is grey
-    ``GREY_STEP * j % 256`` with a moving square (top-left quarter)."""
+    ``GREY_STEP * j % 256``, with a moving square (top-left quarter) unless
+    ``square`` is False."""
     width, height = size
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps,
                              (width, height))
@@ -30,8 +31,9 @@ def write_video(path: Path, num_frames: int, fps: float = 30.0,
         raise RuntimeError(f'OpenCV cannot write {path} with {fourcc}')
     for j in range(num_frames):
         frame = np.full((height, width, 3), (GREY_STEP * j) % 256, np.uint8)
-        x = (2 * j) % (width // 2)
-        frame[2:8, x:x + 6] = (0, 0, 255)
+        if square:
+            x = (2 * j) % (width // 2)
+            frame[2:8, x:x + 6] = (0, 0, 255)
         writer.write(frame)
     writer.release()
     return path

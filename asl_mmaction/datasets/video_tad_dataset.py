@@ -18,6 +18,7 @@ of that window.
 import os.path as osp
 from typing import List, Optional, Tuple
 
+import numpy as np
 from mmaction.registry import DATASETS
 
 from .annotation_files import load_class_names, read_json
@@ -31,6 +32,28 @@ def video_source(path: str) -> dict:
     """A feature source that is a video file (read by the snippet
     transforms, not by ``feature_io``)."""
     return dict(path=path, fmt='video', key=None, layout='TC')
+
+
+def video_data_info(path: str, feat_cfg: dict,
+                    fps: Optional[float] = None) -> dict:
+    """The data info of one unlabelled video (``tools/infer.py``): what
+    ``VideoTADDataset`` gives the snippet transforms, without ground truth.
+
+    Args:
+        path (str): The video file.
+        feat_cfg (dict): ``feat_stride``, ``num_frames``, ``clip_len``,
+            ``decoder``.
+        fps (float | None): Grid frame rate; None: the video's own.
+    """
+    reader = VideoFrameReader(path, feat_cfg.get('decoder', 'auto'))
+    cfg = dict(feat_cfg, decoder=reader.decoder, feat_dims=None,
+               length_align='crop', resize_length=None, downsample_rate=1)
+    name = osp.splitext(osp.basename(path))[0]
+    empty = np.zeros((0, 2))
+    return dict(video_name=name, subset='test', duration=reader.duration,
+                fps=float(fps or reader.fps), feat_sources=[video_source(path)],
+                feat_cfg=cfg, segments=empty, labels=np.zeros(0, np.int64),
+                ann_segments=empty, ann_labels=np.zeros(0, np.int64))
 
 
 @DATASETS.register_module()
