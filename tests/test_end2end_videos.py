@@ -3,8 +3,6 @@ SnippetDataPreprocessor, VideoSnippetEncoder (frozen with its feature cache,
 fine-tuned with gradient checkpointing and partial freezing) under the ASL
 head, trained for a few iterations by MMEngine's Runner from the shipped
 configs with tiny random MMAction2 backbones."""
-import os
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -137,8 +135,8 @@ def frozen_parameters(model):
             model.backbone.video_backbone.named_parameters()}
 
 
-def test_frozen_x3d_trains_end_to_end_and_caches_snippets(video_data,
-                                                         tmp_path):
+def test_frozen_x3d_trains_end_to_end_and_caches_snippets(
+        video_data, tmp_path):
     cfg = tiny_config(X3D_FROZEN, video_data['root'], tmp_path / 'work',
                       X3D_TINY, X3D_TINY_CHANNELS,
                       video_data['x3d']['checkpoint'])
@@ -260,8 +258,8 @@ def test_train_tool_runs_an_end_to_end_config(video_data, tmp_path):
     assert 'loss_cls' in log.stdout
 
 
-def test_infer_tool_detects_in_videos_with_an_end_to_end_model(video_data,
-                                                              tmp_path):
+def test_infer_tool_detects_in_videos_with_an_end_to_end_model(
+        video_data, tmp_path):
     """tools/infer.py CONFIG CKPT video.mp4 with an end-to-end config: the
     test pipeline reads the video's snippets, no extractor needed."""
     import importlib.util

@@ -3,7 +3,6 @@ recognizer configs with random weights: shapes and grid, which frames each
 feature comes from, batching, resuming, a broken video, several processes,
 and the datasets reading the result."""
 import importlib.util
-import json
 import os
 import subprocess
 import sys

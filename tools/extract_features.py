@@ -5,7 +5,8 @@
         [--num-frames N] [--clip-len L] [--batch-size 16]
         [--decoder auto|opencv|decord] [--device cuda:0] [--overwrite]
     # several processes / GPUs, each taking a share of the videos:
-    torchrun --nproc_per_node 4 tools/extract_features.py ... --launcher pytorch
+    torchrun --nproc_per_node 4 tools/extract_features.py ... \\
+        --launcher pytorch
 
 ``VIDEOS``: video files, folders (searched recursively) or ``.txt`` lists
 (MMAction2's video lists: first field per line, relative to

@@ -135,7 +135,8 @@ def build_sample(path: str, settings: dict, npz_key: str) -> dict:
         (num_steps - 1) * settings['feat_stride'] +
         settings['num_frames']) / settings['fps']
     return dict(
-        video_name=video_name_of(path), duration=float(duration), fps=settings['fps'],
+        video_name=video_name_of(path), duration=float(duration),
+        fps=settings['fps'],
         feat_sources=[source],
         feat_cfg=dict(feat_stride=settings['feat_stride'],
                       num_frames=settings['num_frames'], feat_dims=None,

@@ -38,22 +38,19 @@ VIDEO_SUFFIXES = ('.mp4', '.avi', '.mkv', '.mov', '.webm', '.m4v', '.mpg',
 def resolve_decoder(decoder: str = 'auto') -> str:
     """``'opencv'`` / ``'decord'``; ``'auto'`` is decord when it imports
     (faster random access), else OpenCV (always there)."""
-    if decoder == 'auto':
-        try:
-            import decord  # noqa: F401
-            return 'decord'
-        except ImportError:
-            return 'opencv'
-    if decoder not in DECODERS:
+    if decoder not in ('auto', ) + tuple(DECODERS):
         raise ValueError(f"decoder must be 'auto', 'opencv' or 'decord', got "
                          f'{decoder!r}')
-    if decoder == 'decord':
-        try:
-            import decord  # noqa: F401
-        except ImportError as exc:
-            raise ImportError("decoder='decord' needs `pip install decord`; "
-                              "decoder='opencv' works without it") from exc
-    return decoder
+    if decoder == 'opencv':
+        return decoder
+    try:
+        import decord  # noqa: F401
+    except ImportError as exc:
+        if decoder == 'auto':
+            return 'opencv'
+        raise ImportError("decoder='decord' needs `pip install decord`; "
+                          "decoder='opencv' works without it") from exc
+    return 'decord'
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,9 @@ def video_data_info(path: str, feat_cfg: dict,
     name = osp.splitext(osp.basename(path))[0]
     empty = np.zeros((0, 2))
     return dict(video_name=name, subset='test', duration=reader.duration,
-                fps=float(fps or reader.fps), feat_sources=[video_source(path)],
-                feat_cfg=cfg, segments=empty, labels=np.zeros(0, np.int64),
+                fps=float(fps or reader.fps),
+                feat_sources=[video_source(path)], feat_cfg=cfg,
+                segments=empty, labels=np.zeros(0, np.int64),
                 ann_segments=empty, ann_labels=np.zeros(0, np.int64))
 
 
@@ -88,8 +89,8 @@ class VideoTADDataset(BaseTADDataset):
             if kwargs.get(key) is not None:
                 raise ValueError(f'VideoTADDataset reads videos: set '
                                  f'video_dir / video_suffix, not {key}')
-        if kwargs.get('resize_length') or int(kwargs.get('downsample_rate',
-                                                          1)) > 1:
+        rate = int(kwargs.get('downsample_rate', 1))
+        if kwargs.get('resize_length') or rate > 1:
             raise ValueError('VideoTADDataset: resize_length / '
                              'downsample_rate do not apply to videos; set '
                              'feat_stride instead')

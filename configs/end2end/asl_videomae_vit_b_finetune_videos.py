@@ -27,7 +27,8 @@ model = dict(
         'recognition/videomae/'
         'vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400_20221013-'
         '860a3cd3.pth',
-        freeze=['patch_embed'] + [f'blocks.{i}.' for i in range(frozen_blocks)],
+        freeze=['patch_embed'] +
+        [f'blocks.{i}.' for i in range(frozen_blocks)],
         with_cp=True,
         snippets_per_pass=16,
         temporal_backbone=dict(in_channels=vit_channels,

@@ -95,8 +95,10 @@ class VideoSnippetEncoder(BaseModule):
         self.cache_features = (freeze == 'all' if cache_features is None
                                else bool(cache_features))
         self.frames_per_snippet_2d = frames_per_snippet_2d
-        self._caches: Dict[str, Dict[str, torch.Tensor]] = dict(train={},
-                                                                 eval={})
+        # snippet vectors by '<video>@<step>', per mode (train / eval
+        # pipelines may cut frames differently)
+        self._caches: Dict[str, Dict[str, torch.Tensor]] = dict(
+            train={}, eval={})
         self._apply_freeze()
 
     # ------------------------------------------------------------ set-up
@@ -122,12 +124,11 @@ class VideoSnippetEncoder(BaseModule):
         if self.pretrained:
             if osp.isfile(self.pretrained):
                 trust_checkpoint(self.pretrained)  # named in the config
-            state = load_checkpoint(self.video_backbone, self.pretrained,
-                                    map_location='cpu', strict=False,
-                                    logger='current',
-                                    revise_keys=[(r'^module\.', ''),
-                                                 (r'^backbone\.', '')])
-            del state
+            load_checkpoint(self.video_backbone, self.pretrained,
+                            map_location='cpu', strict=False,
+                            logger='current',
+                            revise_keys=[(r'^module\.', ''),
+                                         (r'^backbone\.', '')])
         self.clear_cache()
 
     def clear_cache(self) -> None:
@@ -236,4 +237,3 @@ class VideoSnippetEncoder(BaseModule):
         x = vectors.new_zeros((batch, length, vectors.shape[-1]))
         x[valid] = vectors.to(x.dtype)
         return self.temporal_backbone(x.transpose(1, 2).contiguous(), mask)
-
