@@ -104,12 +104,25 @@ class FrameGreyForTest(nn.Module):
         pass
 
 
-def test_each_feature_comes_from_the_frames_of_its_window(videos,
-                                                          tmp_path):
+@MODELS.register_module(force=True)
+class FrameGrey2DForTest(FrameGreyForTest):
+    """The 2-D version: one row per frame, ``[N * clip_len, 1, 1, 1]``."""
+
+    def forward(self, x):
+        return x.mean(dim=(1, 2, 3))[:, None, None, None]
+
+
+@pytest.mark.parametrize('two_d', [False, True], ids=['3d', '2d'])
+def test_each_feature_comes_from_the_frames_of_its_window(videos, tmp_path,
+                                                          two_d):
     """Grid fps 15 on 30 fps videos, stride 3, window 6, 3 frames given:
-    step s reads frames 2 * (3 s + {0, 2, 4}) of the file."""
-    rec = write_recognizer(tmp_path, dict(type='FrameGreyForTest'), 4,
+    step s reads frames 2 * (3 s + {0, 2, 4}) of the file. A 3-D backbone
+    sees them as one clip, a 2-D one frame by frame (features averaged)."""
+    backbone = dict(type='FrameGrey2DForTest' if two_d else
+                    'FrameGreyForTest')
+    rec = write_recognizer(tmp_path, backbone, 1 if two_d else 3,
                            name='grey', clip_len=3, frame_interval=2,
+                           two_d=two_d,
                            extra="model['data_preprocessor'].update("
                            "mean=[0.0] * 3, std=[1.0] * 3)\n")
     frames = LENGTHS['clip_a']
@@ -121,11 +134,15 @@ def test_each_feature_comes_from_the_frames_of_its_window(videos,
             inputs=[str(video)])
     feats = np.load(tmp_path / 'out' / 'grey.npy')
     grid_frames = frames // 2
-    assert feats.shape == (num_steps(grid_frames, 3, 6), 3)
+    assert feats.shape == (num_steps(grid_frames, 3, 6), 1 if two_d else 3)
     for step, row in enumerate(feats):
         want = [2 * min(3 * step + k, grid_frames - 1) for k in (0, 2, 4)]
-        assert [frame_index_of(v) for v in row] == want, (step,
-                                                          row / GREY_STEP)
+        if two_d:
+            assert row[0] / GREY_STEP == pytest.approx(np.mean(want),
+                                                       abs=0.1)
+        else:
+            assert [frame_index_of(v) for v in row] == want, (
+                step, row / GREY_STEP)
     meta = load_sidecar(tmp_path / 'out' / 'grey.npy')
     assert meta['fps'] == 15.0 and meta['native_fps'] == 30.0
 

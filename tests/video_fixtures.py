@@ -71,18 +71,22 @@ VIT_TINY_CHANNELS = 32
 
 def recognizer_config_text(backbone: dict, channels: int, clip_len: int = 4,
                            frame_interval: int = 2, decoder: str = 'Decord',
-                           crop: int = 32, extra: str = '') -> str:
+                           crop: int = 32, two_d: bool = False,
+                           extra: str = '') -> str:
     """An MMAction2 recognizer config in the model zoo's shape (multi-clip,
-    three-crop test pipeline), with a tiny backbone."""
+    three-crop test pipeline), with a tiny backbone; ``two_d``: a 2-D
+    recognizer (TSN style, frames in the batch, ``NCHW``)."""
+    kind, head, fmt = (('Recognizer2D', 'TSNHead', 'NCHW') if two_d else
+                       ('Recognizer3D', 'I3DHead', 'NCTHW'))
     return textwrap.dedent(f"""\
         model = dict(
-            type='Recognizer3D',
+            type='{kind}',
             backbone={backbone!r},
-            cls_head=dict(type='I3DHead', in_channels={channels},
+            cls_head=dict(type='{head}', in_channels={channels},
                           num_classes=5, average_clips='prob'),
             data_preprocessor=dict(
                 type='ActionDataPreprocessor', mean=[114.75] * 3,
-                std=[57.375] * 3, format_shape='NCTHW'))
+                std=[57.375] * 3, format_shape='{fmt}'))
         test_pipeline = [
             dict(type='{decoder}Init'),
             dict(type='SampleFrames', clip_len={clip_len},
@@ -91,7 +95,7 @@ def recognizer_config_text(backbone: dict, channels: int, clip_len: int = 4,
             dict(type='{decoder}Decode'),
             dict(type='Resize', scale=(-1, {crop + 4})),
             dict(type='ThreeCrop', crop_size={crop}),
-            dict(type='FormatShape', input_format='NCTHW'),
+            dict(type='FormatShape', input_format='{fmt}'),
             dict(type='PackActionInputs'),
         ]
         test_dataloader = dict(

@@ -68,7 +68,7 @@ def parse_args(argv=None):
     parser.add_argument('--overwrite', action='store_true',
                         help='extract again videos already done')
     parser.add_argument('--no-progress', action='store_true')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
+    parser.add_argument('--launcher', choices=['none', 'pytorch'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser.parse_args(argv)

@@ -265,9 +265,9 @@ def read_sidecar(feature_path: str) -> Optional[dict]:
     except (OSError, ValueError) as exc:
         raise TADDataError(f'cannot read the feature sidecar {path}: '
                            f'{exc}') from exc
-    missing = [k for k in ('fps', 'feat_stride', 'num_frames')
-               if k not in meta]
-    if not isinstance(meta, dict) or missing:
+    missing = ([k for k in ('fps', 'feat_stride', 'num_frames')
+                if k not in meta] if isinstance(meta, dict) else ['fps'])
+    if missing:
         raise TADDataError(f'feature sidecar {path} lacks {missing}')
     return meta
 
