@@ -137,7 +137,7 @@ def test_actionformer_loss_matches_plain_reference(smoothing, reg_weight):
     losses = head.loss(feats, masks, make_samples())
     assert set(losses) == {'loss_cls', 'loss_reg'}
     with torch.no_grad():
-        cls_logits, reg_offsets = head(feats, masks)
+        cls_logits, reg_offsets, _, _ = head(feats, masks)
     ref = reference_loss(cls_logits, reg_offsets, masks, VIDEOS, smoothing,
                          reg_weight)
     assert ref['num_pos'] >= 10
@@ -187,67 +187,105 @@ def test_initial_biases_and_bad_ground_truth():
     assert 'loss_normalizer.value' in head.state_dict()
 
 
-# -------------------------------------------- ASL wiring (stand-ins)
-class RecordingModule(nn.Module):
-    """Remembers its last inputs so the test can inspect them."""
+def test_loss_is_loss_by_feat_of_forward_and_targets():
+    head = make_head(
+        class_sensitivity=dict(type='ClassSensitivityEvaluator',
+                               mode='fitted'),
+        instance_sensitivity=dict(type='InstanceSensitivityEvaluator'),
+        contrastive_loss=dict(type='ActionSensitiveContrastiveLoss'))
+    feats, masks = make_inputs()
+    samples = make_samples()
+    torch.manual_seed(3)
+    state = copy.deepcopy(head.state_dict())
+    losses = head.loss(feats, masks, samples)
+    head.load_state_dict(state)  # the loss normaliser moved: put it back
+    torch.manual_seed(3)
+    again = head.loss_by_feat(*head(feats, masks),
+                              targets=head.get_targets(masks, samples))
+    assert set(losses) == set(again) == {
+        'loss_cls', 'loss_reg', 'loss_inst', 'loss_sens', 'loss_contrast'}
+    for key in losses:
+        assert torch.equal(losses[key], again[key]), key
 
-    def __init__(self, **kwargs):
+
+# -------------------------------------------- ASL wiring (stand-ins)
+from asl_mmaction.models.heads.plugins import (  # noqa: E402
+    BaseClassSensitivity, BaseContrastiveLoss, BaseInstanceSensitivity,
+    BaseVideoLoss)
+
+
+@MODELS.register_module(force=True)
+class StubClassSensitivity(BaseClassSensitivity):
+    """Constant weights, remembering what it was given."""
+
+    def __init__(self, num_classes):
         super().__init__()
-        self.kwargs = kwargs
+        self.num_classes = num_classes
         self.seen = {}
 
+    def forward(self, positives):
+        self.seen['positives'] = positives
+        ones = torch.ones_like(positives.position)
+        return 2.0 * ones, 3.0 * ones
+
+    def profile(self, pairs):
+        self.seen['pairs'] = pairs
+        return pairs.position.new_tensor([2.0, 0.5, 0.25]).expand(
+            len(pairs), 3)
+
+    def curves(self, positions):
+        return positions.new_ones(self.num_classes, 3, positions.numel())
+
 
 @MODELS.register_module(force=True)
-class StubClassSensitivity(RecordingModule):
+class StubInstanceSensitivity(BaseInstanceSensitivity):
 
-    def forward(self, points, strides, segments, labels, segment_ids):
-        self.seen = dict(points=points, strides=strides, segments=segments,
-                         labels=labels, segment_ids=segment_ids)
-        full = torch.full_like(points, 1.0)
-        return dict(cls=2.0 * full, start=0.5 * full, end=0.25 * full,
-                    loc=3.0 * full)
-
-
-@MODELS.register_module(force=True)
-class StubInstanceSensitivity(RecordingModule):
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, in_channels):
+        super().__init__()
         self.quality = nn.Parameter(torch.tensor(0.5))
+        self.seen = {}
 
     def forward(self, feats, masks):
         return [self.quality.expand(f.shape[0], f.shape[2], 2)
                 for f in feats]
 
-    def loss(self, pred, cls_target, loc_target):
-        self.seen = dict(pred=pred, cls_target=cls_target,
-                         loc_target=loc_target)
-        return ((pred[:, 0] - cls_target)**2 +
-                (pred[:, 1] - loc_target)**2).mean()
+    def loss(self, pred, target):
+        self.seen = dict(pred=pred, target=target)
+        return (pred - target).pow(2).sum(dim=1).mean()
 
 
 @MODELS.register_module(force=True)
-class StubContrastiveLoss(RecordingModule):
+class StubContrastiveLoss(BaseContrastiveLoss):
 
-    def forward(self, point_feats, segment_ids, sens_cls, sens_start,
-                sens_end, segment_labels, background_mask):
-        self.seen = dict(point_feats=point_feats, segment_ids=segment_ids,
-                         sens_cls=sens_cls, sens_start=sens_start,
-                         sens_end=sens_end, segment_labels=segment_labels,
-                         background_mask=background_mask)
+    def __init__(self, in_channels):
+        super().__init__()
+        self.seen = {}
+
+    def forward(self, point_feats, targets):
+        self.seen = dict(point_feats=point_feats, targets=targets)
         return point_feats.mean()
 
 
 @MODELS.register_module(force=True)
-class StubVideoLoss(RecordingModule):
+class StubVideoLoss(BaseVideoLoss):
 
-    def forward(self, cls_logits, valid_mask, video_labels,
-                avg_factor=None):
-        self.seen = dict(video_labels=video_labels, valid_mask=valid_mask,
-                         avg_factor=avg_factor)
-        pooled = cls_logits.masked_fill(~valid_mask[..., None], -1e4)
+    def forward(self, cls_logits, targets, avg_factor):
+        self.seen = dict(targets=targets, avg_factor=avg_factor)
+        pooled = cls_logits.masked_fill(~targets.valid[..., None], -1e4)
         return nn.functional.binary_cross_entropy_with_logits(
-            pooled.amax(dim=1), video_labels)
+            pooled.amax(dim=1), targets.video_labels)
+
+
+@MODELS.register_module(force=True)
+class NotAPlugin(nn.Module):
+
+    def __init__(self, num_classes):
+        super().__init__()
+
+
+def test_plugins_must_follow_their_contract():
+    with pytest.raises(TypeError, match='not a BaseClassSensitivity'):
+        make_head(class_sensitivity=dict(type='NotAPlugin'))
 
 
 def test_class_sensitivity_weights_positive_rows():
@@ -255,23 +293,23 @@ def test_class_sensitivity_weights_positive_rows():
     head = make_head(class_sensitivity=dict(type='StubClassSensitivity'))
     losses = head.loss(feats, masks, make_samples())
     with torch.no_grad():
-        cls_logits, reg_offsets = head(feats, masks)
+        cls_logits, reg_offsets, _, _ = head(feats, masks)
     ref = reference_loss(cls_logits, reg_offsets, masks, VIDEOS)
     expected_cls = (2.0 * ref['pos_rows'] + ref['neg_rows']) / ref['norm']
     assert losses['loss_cls'].item() == pytest.approx(expected_cls, rel=1e-5)
     assert losses['loss_reg'].item() == pytest.approx(
         3.0 * ref['loss_reg'], rel=1e-5)
-    seen = head.class_sensitivity.seen
-    assert len(seen['points']) == ref['num_pos']
+    positives = head.class_sensitivity.seen['positives']
+    assert len(positives) == ref['num_pos']
     # every positive point lies inside its assigned segment ...
-    assert ((seen['segments'][:, 0] < seen['points']) &
-            (seen['points'] < seen['segments'][:, 1])).all()
+    assert (positives.position.abs() < 0.5).all()
     # ... and segment ids index the batch's segments, video after video
     all_segs = torch.tensor([s[:2] for v in VIDEOS for s in v])
     all_labels = torch.tensor([s[2] for v in VIDEOS for s in v])
-    assert torch.equal(all_segs[seen['segment_ids']], seen['segments'])
-    assert torch.equal(all_labels[seen['segment_ids']], seen['labels'])
-    assert set(seen['strides'].tolist()) <= set(STRIDES)
+    seg = all_segs[positives.segment]
+    assert torch.allclose(seg[:, 1] - seg[:, 0], positives.length)
+    assert torch.equal(all_labels[positives.segment], positives.label)
+    assert set(positives.stride.tolist()) <= set(STRIDES)
 
 
 def test_instance_contrastive_and_video_modules_are_wired():
@@ -285,7 +323,7 @@ def test_instance_contrastive_and_video_modules_are_wired():
     assert set(losses) == {'loss_cls', 'loss_reg', 'loss_inst',
                            'loss_contrast', 'loss_video'}
     with torch.no_grad():
-        cls_logits, reg_offsets = head(feats, masks)
+        cls_logits, reg_offsets, _, _ = head(feats, masks)
     ref = reference_loss(cls_logits, reg_offsets, masks, VIDEOS)
     # weights: class sensitivity + detached quality (0.5)
     assert losses['loss_reg'].item() == pytest.approx(
@@ -294,31 +332,63 @@ def test_instance_contrastive_and_video_modules_are_wired():
     assert losses['loss_cls'].item() == pytest.approx(expected_cls, rel=1e-5)
 
     inst = head.instance_sensitivity.seen
-    assert len(inst['cls_target']) == ref['num_pos']
-    assert ((inst['cls_target'] > 0) & (inst['cls_target'] < 1)).all()
-    assert ((inst['loc_target'] >= 0) & (inst['loc_target'] <= 1)).all()
-    assert not inst['cls_target'].requires_grad
+    assert inst['target'].shape == (ref['num_pos'], 2)
+    assert ((inst['target'][:, 0] > 0) & (inst['target'][:, 0] < 1)).all()
+    assert ((inst['target'][:, 1] >= 0) & (inst['target'][:, 1] <= 1)).all()
+    assert not inst['target'].requires_grad
 
     con = head.contrastive_loss.seen
     P = sum(T // s for s in STRIDES)
     assert con['point_feats'].shape == (2, P, C)
-    pos = con['segment_ids'] >= 0
-    assert int(pos.sum()) == ref['num_pos']
-    assert (con['sens_cls'][pos] == 2.0).all()
-    assert (con['sens_end'][pos] == 0.25).all()
-    assert (con['sens_cls'][~pos] == 0).all()
-    assert con['segment_labels'].tolist() == [0, 2, 1, 0, 1, 0]
-    assert not (con['background_mask'] & pos).any()
-    assert con['background_mask'].any()
-    # padded points are never background
-    assert not con['background_mask'][1, 12:16].any()
+    targets = con['targets']
+    assert int(targets.pos_mask.sum()) == ref['num_pos']
+    assert targets.segment_labels.tolist() == [0, 2, 1, 0, 1, 0]
+    # the profile of every point inside a segment, from the plug-in
+    assert targets.sensitivity.shape == (len(targets.inside), 3)
+    assert (targets.sensitivity[:, 0] == 2.0).all()
+    assert not (targets.background & targets.pos_mask).any()
+    assert targets.background.any()
+    # padded points are neither background nor inside a segment
+    assert not targets.background[1, 12:16].any()
+    assert not ((targets.inside.video == 1) &
+                (targets.inside.point >= 12) &
+                (targets.inside.point < 16)).any()
 
     video = head.video_loss.seen
-    assert video['video_labels'].tolist() == [[1, 1, 1], [1, 1, 0]]
+    assert video['targets'].video_labels.tolist() == [[1, 1, 1], [1, 1, 0]]
     # divided like loss_cls: by the EMA of positives, as the released code
     assert video['avg_factor'] == pytest.approx(ref['norm'])
     sum(losses.values()).backward()
     assert head.instance_sensitivity.quality.grad is not None
+
+
+def test_points_inside_segments_are_every_point_strictly_inside():
+    head = make_head()
+    _, masks = make_inputs()
+    targets = head.get_targets(masks, make_samples())
+    inside = targets.inside
+    expected = set()
+    for b, video in enumerate(VIDEOS):
+        offset = sum(len(v) for v in VIDEOS[:b])
+        first = 0
+        for level, stride in enumerate(STRIDES):
+            for i in range(T // stride):
+                t = i * stride
+                if not masks[level][b, 0, i]:
+                    continue
+                for n, (start, end, _) in enumerate(video):
+                    if start < t < end:
+                        expected.add((b, first + i, offset + n))
+            first += T // stride
+    got = set(zip(inside.video.tolist(), inside.point.tolist(),
+                  inside.segment.tolist()))
+    assert got == expected and len(got) == len(inside)
+    assert (inside.position.abs() < 0.5).all()
+    # the positives are among them
+    pos = set(zip(targets.positives.video.tolist(),
+                  targets.positives.point.tolist(),
+                  targets.positives.segment.tolist()))
+    assert pos <= got
 
 
 # ------------------------------------------------------- distributed
@@ -354,8 +424,8 @@ def test_two_ranks_train_like_one_process(monkeypatch, video_loss):
 
 
 def _assign(head, feats, masks, samples):
-    from asl_mmaction.models.heads.dense_targets import pad_gt_instances
-    from asl_mmaction.models.task_modules import assign_targets
+    from asl_mmaction.models.task_modules import (assign_targets,
+                                                  pad_gt_instances)
     points = head.prior_generator([f.shape[-1] for f in feats])
     segs, labels, valid = pad_gt_instances(samples, K, points.device)
     return assign_targets(points, segs, labels, valid, K)
@@ -417,7 +487,7 @@ def test_head_is_registered():
 
 
 # ------------------------------------------- ASL on, real modules
-@pytest.mark.parametrize('mode', ['normalized', 'reference'])
+@pytest.mark.parametrize('mode', ['fitted', 'normalized', 'reference'])
 def test_config_head_with_real_asl_modules_trains(mode):
     from mmengine.config import Config
     cfg = Config.fromfile('configs/_base_/models/asl_convtransformer.py')
@@ -426,18 +496,17 @@ def test_config_head_with_real_asl_modules_trains(mode):
                     strides=STRIDES, regress_ranges=RANGES,
                     video_loss=dict(type='VideoMultiLabelLoss'))
     head_cfg.class_sensitivity.mode = mode
-    head_cfg.instance_sensitivity.in_channels = C
-    head_cfg.contrastive_loss.in_channels = C
     torch.manual_seed(0)
     head = MODELS.build(head_cfg)
     feats, masks = make_inputs()
     losses = head.loss(feats, masks, make_samples())
+    fit = {'loss_sens'} if mode == 'fitted' else set()
     assert set(losses) == {'loss_cls', 'loss_reg', 'loss_inst',
-                           'loss_contrast', 'loss_video'}
+                           'loss_contrast', 'loss_video'} | fit
     assert all(torch.isfinite(v) for v in losses.values())
     # the weighting changes the losses compared with ActionFormer's
     with torch.no_grad():
-        cls_logits, reg_offsets = head(feats, masks)
+        cls_logits, reg_offsets, _, _ = head(feats, masks)
     ref = reference_loss(cls_logits, reg_offsets, masks, VIDEOS)
     assert losses['loss_cls'].item() != pytest.approx(ref['loss_cls'])
     sum(losses.values()).backward()

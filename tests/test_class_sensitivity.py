@@ -1,5 +1,6 @@
-"""ClassSensitivityEvaluator: Gaussian weights in both modes, per-segment
-normalisation, the sigma bound, gradients and the logging statistics."""
+"""ClassSensitivityEvaluator: Gaussian weights in every mode, per-segment
+normalisation, the sigma bound, gradients, the fitted mode's learning rule
+and the logging statistics."""
 import math
 
 import pytest
@@ -9,6 +10,7 @@ from mmaction.registry import MODELS
 
 from asl_mmaction.models.sensitivity.class_sensitivity import (
     ClassSensitivityEvaluator, rescale_to_unit_mean)
+from asl_mmaction.models.task_modules import SegmentPoints
 
 
 def g(x, mu, sigma):
@@ -35,11 +37,25 @@ def build(mode, num_classes=2, **kwargs):
                              num_classes=num_classes, mode=mode, **kwargs))
 
 
+def pairs_of(points, strides, segments, labels, segment_ids):
+    """The head's ``SegmentPoints`` for points paired with segments."""
+    length = segments[:, 1] - segments[:, 0]
+    return SegmentPoints(
+        video=torch.zeros_like(labels), point=torch.arange(len(labels)),
+        segment=segment_ids, label=labels,
+        position=(points - segments.mean(dim=1)) / length, stride=strides,
+        length=length)
+
+
 def call(ev, **override):
+    """Weights and raw start / end profiles, by name."""
     args = dict(points=POINTS, strides=STRIDES, segments=SEGMENTS,
                 labels=LABELS, segment_ids=IDS)
     args.update(override)
-    return ev(**args)
+    pairs = pairs_of(**args)
+    w_cls, w_loc = ev(pairs)
+    prof = ev.profile(pairs)
+    return dict(cls=w_cls, loc=w_loc, start=prof[:, 1], end=prof[:, 2])
 
 
 def test_initial_parameters():
@@ -129,7 +145,7 @@ def test_rescale_handles_one_point_segments():
 
 
 @pytest.mark.parametrize('mode', ['normalized', 'reference'])
-def test_gradients_reach_mu_and_sigma(mode):
+def test_gradients_reach_mu_and_sigma_through_the_weights(mode):
     ev = build(mode)
     # class 0's points off-centre: symmetric ones would not tell sigma's
     # sign of change apart in normalized mode
@@ -195,10 +211,91 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match='unknown mode'):
         build('other')
     ev = build('normalized')
-    with pytest.raises(ValueError, match='segments'):
-        call(ev, segments=SEGMENTS[:, :1])
     with pytest.raises(ValueError, match='labels must be in'):
         call(ev, labels=LABELS + 1)
+
+
+# ------------------------------------------------------------ fitted mode
+def key_position_batch(key=0.3, num=40, seed=0):
+    """Points spread over segments of class 1, whose detector quality
+    peaks at relative position ``key`` (a bump on a baseline, plus noise),
+    as the head measures it."""
+    gen = torch.Generator().manual_seed(seed)
+    position = torch.rand(num, generator=gen) - 0.5
+    quality = 0.2 + 0.6 * torch.exp(-(position - key) ** 2 / (2 * 0.1 ** 2))
+    quality = quality + 0.02 * torch.randn(num, generator=gen)
+    pairs = SegmentPoints(
+        video=torch.zeros(num, dtype=torch.long),
+        point=torch.arange(num), segment=torch.arange(num) // 10,
+        label=torch.ones(num, dtype=torch.long), position=position,
+        stride=torch.ones(num), length=torch.full((num, ), 10.0))
+    return pairs, quality.clamp(0, 1)[:, None].expand(num, 3)
+
+
+def fit(ev, pairs, quality, steps=300, lr=0.05):
+    opt = torch.optim.Adam(ev.parameters(), lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        ev.fit_loss(pairs, quality).backward()
+        opt.step()
+
+
+def test_fitted_mode_moves_mu_to_the_key_position():
+    ev = build('fitted')
+    pairs, quality = key_position_batch(key=0.3)
+    before = ev.fit_loss(pairs, quality).item()
+    fit(ev, pairs, quality)
+    assert ev.fit_loss(pairs, quality).item() < 0.2 * before
+    # every task of class 1 found the bump; class 0 (no points) kept its
+    # initial profile
+    assert ev.mu[1].detach() == pytest.approx(torch.full((3, ), 0.3),
+                                              abs=0.03)
+    assert torch.equal(ev.mu[0].detach(), torch.tensor([0.0, -0.5, 0.5]))
+    curve = ev.curves(torch.linspace(-0.5, 0.5, 101))[1, 0]
+    assert abs(float(torch.linspace(-0.5, 0.5, 101)[curve.argmax()]) - 0.3
+               ) < 0.03
+    # the weights of the positive points follow the fitted profile: the
+    # point nearest the key position weighs most, mean 1 per segment
+    positives = pairs_of(points=torch.tensor([4.0, 5.0, 6.5]),
+                         strides=torch.ones(3),
+                         segments=torch.tensor([[0.0, 10.0]] * 3),
+                         labels=torch.ones(3, dtype=torch.long),
+                         segment_ids=torch.zeros(3, dtype=torch.long))
+    w_cls, w_loc = ev(positives)
+    assert int(w_cls.argmax()) == 2 and w_cls.mean().item() == \
+        pytest.approx(1.0, rel=1e-5)
+
+
+def test_fitted_mode_learns_only_from_its_fit():
+    """The weighted losses' gradient does not reach the fitted profiles
+    (they would drift towards the easiest points); the fit's does."""
+    ev = build('fitted')
+    out = call(ev)
+    assert not out['cls'].requires_grad and not out['loc'].requires_grad
+    pairs, quality = key_position_batch()
+    ev.fit_loss(pairs, quality).backward()
+    assert ev.mu.grad[1].abs().min() > 0 and ev.mu.grad[0].abs().max() == 0
+
+
+def test_fitted_mode_stays_flat_on_flat_quality():
+    ev = build('fitted')
+    pairs, _ = key_position_batch()
+    flat = torch.full((len(pairs), 3), 0.6)
+    fit(ev, pairs, flat, steps=1000)
+    curve = ev.curves(torch.linspace(-0.5, 0.5, 21))[1]
+    assert (curve.max(dim=1).values - curve.min(dim=1).values < 0.05).all()
+    assert ev.fit_loss(pairs, flat).item() < 1e-3
+
+
+def test_other_modes_have_no_fit_and_empty_fits_are_connected():
+    assert build('normalized').fit_loss(*key_position_batch()) is None
+    assert build('reference').fit_loss(*key_position_batch()) is None
+    ev = build('fitted')
+    pairs, quality = key_position_batch(num=0)
+    loss = ev.fit_loss(pairs, quality)
+    assert loss.item() == 0.0
+    loss.backward()
+    assert ev.mu.grad is not None
 
 
 def test_softplus_parametrisation_is_consistent():

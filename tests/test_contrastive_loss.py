@@ -1,15 +1,18 @@
-"""ActionSensitiveContrastiveLoss: sensitive-point selection, background
-sampling, value against a hand computation and a plain-loop InfoNCE, and
-the graph-safe empty cases."""
+"""ActionSensitiveContrastiveLoss: anchor sampling by the sensitivity,
+background sampling, value against a hand computation and a plain-loop
+InfoNCE, distinct anchors without class sensitivity, and the graph-safe
+empty cases."""
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.nn as nn
 from mmaction.registry import MODELS
 
-from asl_mmaction.models.losses.contrastive_loss import (argmax_per_segment,
-                                                         sample_background)
+from asl_mmaction.models.losses.contrastive_loss import (sample_background,
+                                                         sample_per_segment)
+from asl_mmaction.models.task_modules import SegmentPoints
 
 
 def build(in_channels=4, **kwargs):
@@ -27,11 +30,44 @@ def identity_projection(loss_fn):
                 layer.bias.zero_()
 
 
-def test_argmax_per_segment_ties_and_missing():
-    values = torch.tensor([0.1, 0.9, 0.9, 0.5, 0.7, 0.2])
-    ids = torch.tensor([0, 0, 0, -1, 2, 2])
-    # ties go to the lowest index; segment 1 has no point -> N = 6
-    assert argmax_per_segment(values, ids, 3).tolist() == [1, 6, 4]
+def targets_of(ids, labels, background, sens_maps=None):
+    """The part of ``DenseTargets`` the loss reads, from ``ids [B, P]``
+    (segment of each point, -1 outside) and optional ``[B, P]`` maps of
+    the (cls, start, end) sensitivity."""
+    video, point = torch.nonzero(ids >= 0, as_tuple=True)
+    seg = ids[video, point]
+    # positions: evenly spread over each segment's points, start to end
+    position = torch.zeros(len(seg))
+    for s in seg.unique():
+        members = seg == s
+        n = int(members.sum())
+        position[members] = (torch.arange(n) + 0.5) / n - 0.5
+    inside = SegmentPoints(video=video, point=point, segment=seg,
+                           label=labels[seg], position=position,
+                           stride=torch.ones(len(seg)),
+                           length=torch.ones(len(seg)))
+    sens = None if sens_maps is None else torch.stack(
+        [m[video, point] for m in sens_maps], dim=1)
+    return SimpleNamespace(inside=inside, sensitivity=sens,
+                           segment_labels=labels, background=background,
+                           valid=torch.ones_like(ids, dtype=torch.bool))
+
+
+def test_sampling_follows_the_weights_and_inf_takes_the_argmax():
+    # 3000 segments of 3 entries with probabilities 0.6 / 0.3 / 0.1
+    num = 3000
+    weight = torch.tensor([0.6, 0.3, 0.1]).repeat(num).log()
+    segment = torch.arange(num).repeat_interleave(3)
+    gen = torch.Generator().manual_seed(0)
+    picks = sample_per_segment(weight, segment, num, gen)
+    freq = torch.bincount(picks % 3, minlength=3).float() / num
+    assert torch.allclose(freq, torch.tensor([0.6, 0.3, 0.1]), atol=0.03)
+    assert torch.equal(picks, sample_per_segment(
+        weight, segment, num, torch.Generator().manual_seed(0)))
+    # inf wins; a segment without entries gets Q
+    log_w = torch.tensor([0.0, float('inf'), 0.0, -1.0])
+    assert sample_per_segment(log_w, torch.tensor([0, 0, 2, 2]), 3
+                              )[:2].tolist() == [1, 4]
 
 
 def test_background_sampling_is_seeded_and_stays_in_background():
@@ -58,24 +94,33 @@ def test_background_sampling_is_seeded_and_stays_in_background():
 
 def test_single_action_against_background_by_hand():
     loss_fn = build(in_channels=2, proj_channels=2, temperature=0.1,
-                    loss_weight=0.1)
+                    loss_weight=0.1, anchor_power=float('inf'))
     identity_projection(loss_fn)
     feats = torch.tensor([[[1.0, 0.0], [1.0, 0.0], [1.0, 0.0],
                            [1.0, 1.0], [0.0, 0.0]]])
     ids = torch.tensor([[0, 0, 0, -1, -1]])
-    sens = torch.tensor([[0.9, 0.1, 0.2, 0.0, 0.0]])
+    # the cls / start / end anchors are points 0, 1 and 2
+    maps = [torch.tensor([[0.9, 0.1, 0.2, 0.0, 0.0]]),
+            torch.tensor([[0.1, 0.9, 0.2, 0.0, 0.0]]),
+            torch.tensor([[0.1, 0.2, 0.9, 0.0, 0.0]])]
     bg = torch.tensor([[False, False, False, True, False]])
-    loss = loss_fn(feats, ids, sens, sens, sens, torch.tensor([3]), bg)
+    loss = loss_fn(feats, targets_of(ids, torch.tensor([3]), bg, maps))
     # every anchor is (1, 0); its 2 positives have s = 1 / 0.1, the one
     # negative s = cos(45 deg) / 0.1
     expected = 0.1 * math.log1p(math.exp(10 * (math.sqrt(0.5) - 1)))
     assert loss.item() == pytest.approx(expected, rel=1e-5)
+    # anchors on one point are no positives of each other: with all three
+    # maps peaking at point 0 the only action has no positive left
+    same = [maps[0]] * 3
+    zero = loss_fn(feats, targets_of(ids, torch.tensor([3]), bg, same))
+    assert zero.item() == 0.0
 
 
 def loop_infonce(loss_fn, feats, ids, sens_maps, labels, bg_mask, tau):
-    """Independent reference with explicit loops (all background used)."""
+    """Independent reference with explicit loops (argmax anchors, all
+    background used)."""
     b, p, _ = feats.shape
-    anchors = []  # (embedding, label)
+    anchors = []  # (embedding, label, point)
     for s in range(labels.numel()):
         for sens in sens_maps:
             best, best_val = None, -math.inf
@@ -85,15 +130,15 @@ def loop_infonce(loss_fn, feats, ids, sens_maps, labels, bg_mask, tau):
                         best, best_val = (i, j), sens[i, j].item()
             if best is not None:
                 anchors.append((loss_fn.embed(feats[best][None])[0],
-                                labels[s].item()))
+                                labels[s].item(), best))
     backgrounds = [loss_fn.embed(feats[i, j][None])[0]
                    for i in range(b) for j in range(p) if bg_mask[i, j]]
     per_anchor = []
-    for a, (za, la) in enumerate(anchors):
-        negs = [za @ zn / tau for n, (zn, ln) in enumerate(anchors)
+    for za, la, pa in anchors:
+        negs = [za @ zn / tau for zn, ln, _ in anchors
                 if ln != la] + [za @ zb / tau for zb in backgrounds]
-        poss = [za @ zp / tau for n, (zp, lp) in enumerate(anchors)
-                if lp == la and n != a]
+        poss = [za @ zp / tau for zp, lp, pp in anchors
+                if lp == la and pp != pa]
         if not poss or not negs:
             continue
         terms = []
@@ -108,7 +153,8 @@ def test_matches_plain_loop_infonce():
     torch.manual_seed(0)
     b, p, d = 2, 12, 6
     loss_fn = build(in_channels=d, proj_channels=5, temperature=0.1,
-                    loss_weight=0.1, num_background=p)
+                    loss_weight=0.1, num_background=p,
+                    anchor_power=float('inf'))
     feats = torch.randn(b, p, d, requires_grad=True)
     ids = torch.full((b, p), -1, dtype=torch.long)
     ids[0, 1:4] = 0
@@ -119,7 +165,7 @@ def test_matches_plain_loop_infonce():
     sens_maps = [torch.rand(b, p) * (ids >= 0) for _ in range(3)]
     bg = ids < 0
     bg[1, 11] = False  # a padded point
-    loss = loss_fn(feats, ids, *sens_maps, labels, bg)
+    loss = loss_fn(feats, targets_of(ids, labels, bg, sens_maps))
     expected = 0.1 * loop_infonce(loss_fn, feats, ids, sens_maps, labels,
                                   bg, 0.1)
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
@@ -127,6 +173,30 @@ def test_matches_plain_loop_infonce():
     assert feats.grad.abs().sum() > 0
     # only selected points receive gradient
     assert feats.grad[1, 11].abs().sum() == 0
+
+
+def test_without_class_sensitivity_anchors_are_distinct_points():
+    """With class sensitivity off the anchors come from fixed centre /
+    start / end profiles: three different points of a long action, so
+    each has real positives, not copies of itself."""
+    loss_fn = build(in_channels=3, num_background=4,
+                    anchor_power=float('inf'))
+    ids = torch.full((2, 20), -1, dtype=torch.long)
+    ids[0, 2:12] = 0
+    ids[1, 5:15] = 1
+    targets = targets_of(ids, torch.tensor([4, 4]), ids < 0)
+    log_w = loss_fn.anchor_log_weights(targets)
+    picks = [sample_per_segment(log_w[:, j], targets.inside.segment, 2)
+             for j in range(3)]
+    points = torch.stack([targets.inside.point[p] for p in picks])  # [3, S]
+    assert points[:, 0].tolist() == [6, 2, 11]  # centre, start, end
+    assert points[:, 1].tolist() == [9, 5, 14]
+    torch.manual_seed(0)
+    feats = torch.randn(2, 20, 3, requires_grad=True)
+    loss = loss_fn(feats, targets)
+    assert loss.item() > 0
+    loss.backward()
+    assert feats.grad[0, [6, 2, 11]].abs().sum(dim=1).min() > 0
 
 
 def assert_connected_zero(loss_fn, loss, feats):
@@ -155,21 +225,16 @@ def test_empty_cases_are_zero_and_graph_safe(case):
         ids[1, 1:3] = 1
     else:
         labels = torch.zeros(0, dtype=torch.long)
-    sens = torch.rand(2, 8) * (ids >= 0)
-    loss = loss_fn(feats, ids, sens, sens, sens, labels, bg)
+    loss = loss_fn(feats, targets_of(ids, labels, bg))
     assert_connected_zero(loss_fn, loss, feats)
 
 
 def test_bad_inputs_raise():
     loss_fn = build()
-    feats = torch.randn(1, 5, 4)
     ids = torch.zeros(1, 5, dtype=torch.long)
-    sens = torch.ones(1, 5)
-    bg = torch.zeros(1, 5, dtype=torch.bool)
+    targets = targets_of(ids, torch.tensor([0]),
+                         torch.zeros(1, 5, dtype=torch.bool))
     with pytest.raises(ValueError, match='point_feats'):
-        loss_fn(torch.randn(1, 5, 3), ids, sens, sens, sens,
-                torch.tensor([0]), bg)
-    with pytest.raises(ValueError, match='sens_end'):
-        loss_fn(feats, ids, sens, sens, sens[:, :4], torch.tensor([0]), bg)
-    with pytest.raises(ValueError, match='segment id 2'):
-        loss_fn(feats, ids + 2, sens, sens, sens, torch.tensor([0]), bg)
+        loss_fn(torch.randn(1, 5, 3), targets)
+    with pytest.raises(ValueError, match='anchor_power'):
+        build(anchor_power=0.0)

@@ -43,10 +43,8 @@ def test_loss_value_by_hand():
     cls_t = torch.tensor([0.0, 1.0])
     loc_t = torch.tensor([0.2, 0.5])
     # squared errors 0.25 + 0 + 0 + 0.25, over M = 2 points, times 2
-    loss = ev.loss(pred, cls_t, loc_t)
+    loss = ev.loss(pred, torch.stack([cls_t, loc_t], dim=1))
     assert loss.item() == pytest.approx(0.5)
-    assert ev.loss(pred, cls_t, loc_t, avg_factor=4.0).item() == \
-        pytest.approx(0.25)
     loss.backward()
     expected = 2.0 * 2 * (pred.detach() - torch.stack([cls_t, loc_t], 1)) / 2
     assert torch.allclose(pred.grad, expected)
@@ -56,10 +54,9 @@ def test_targets_get_no_gradient():
     ev = build()
     feats, masks = pyramid()
     pred = torch.cat(ev(feats, masks), dim=1)[0, :4]  # [4, 2]
-    cls_t = torch.rand(4, requires_grad=True)
-    loc_t = torch.rand(4, requires_grad=True)
-    ev.loss(pred, cls_t, loc_t).backward()
-    assert cls_t.grad is None and loc_t.grad is None
+    target = torch.rand(4, 2, requires_grad=True)
+    ev.loss(pred, target).backward()
+    assert target.grad is None
     assert ev.conv_out.conv.weight.grad.abs().sum() > 0
 
 
@@ -67,7 +64,7 @@ def test_empty_loss_is_zero_and_graph_safe():
     ev = build()
     feats, masks = pyramid()
     pred = torch.cat(ev(feats, masks), dim=1)[0, :0]  # M = 0
-    loss = ev.loss(pred, torch.zeros(0), torch.zeros(0))
+    loss = ev.loss(pred, torch.zeros(0, 2))
     assert loss.item() == 0.0 and loss.requires_grad
     loss.backward()
     for p in ev.parameters():
@@ -79,5 +76,5 @@ def test_bad_inputs_raise():
     feats, masks = pyramid(channels=4)
     with pytest.raises(ValueError, match='level 0'):
         ev(feats, masks)
-    with pytest.raises(ValueError, match='expected \\[M, 2\\]'):
-        ev.loss(torch.zeros(3, 2), torch.zeros(2), torch.zeros(3))
+    with pytest.raises(ValueError, match='expected \\[M, 2\\] both'):
+        ev.loss(torch.zeros(3, 2), torch.zeros(2, 2))

@@ -7,11 +7,12 @@ import torch.nn as nn
 from mmaction.registry import MODELS
 
 from asl_mmaction.models.layers import (AffineDropPath, ChannelLayerNorm,
-                                        ConvBlock1d, ConvEmbedding1d,
-                                        LocalMaskedMHA, MaskedConv1d, Scale,
+                                        ConvBlock1d, LocalMaskedMHA,
+                                        MaskedConv1d, MaskedConvTower1d,
+                                        Scale, StreamProjection1d,
                                         TransformerBlock1d,
                                         local_window_attention,
-                                        sinusoid_encoding)
+                                        masked_max_pool1d, sinusoid_encoding)
 
 
 def _mask(lengths, total):
@@ -164,12 +165,15 @@ def test_transformer_block1d():
     assert (out * ~out_mask).abs().max() == 0
     assert torch.equal(out, block(x, mask)[0])  # eval is deterministic
     # With both residual branches silenced the block is the max-pool
-    # shortcut (kernel 3, stride 2), aligned with the output mask.
+    # shortcut (kernel 3, stride 2) of each video's unpadded steps, aligned
+    # with the output mask: padded zeros never win a max.
     for drop in (block.drop_path_attn, block.drop_path_mlp):
         drop.scale.data.zero_()
     out, out_mask = block(x, mask)
-    pooled = nn.functional.max_pool1d(x, 3, stride=2, padding=1) * out_mask
-    assert torch.equal(out, pooled)
+    for b, length in enumerate([20, 13]):
+        pooled = nn.functional.max_pool1d(x[b:b + 1, :, :length], 3,
+                                          stride=2, padding=1)
+        assert torch.equal(out[b:b + 1, :, :pooled.shape[-1]], pooled)
     # Training with drop path zeroes whole samples of a branch at random.
     block.train()
     block.drop_path_attn.scale.data.fill_(1.0)
@@ -180,7 +184,6 @@ def test_transformer_block1d():
 def test_transformer_block1d_without_drop_path_uses_identity():
     block = TransformerBlock1d(8, 2, window_size=3, path_drop=0.0)
     assert isinstance(block.drop_path_attn, nn.Identity)
-    assert isinstance(block.shortcut, nn.Identity)
     mask = _mask([9], 12)
     x = torch.randn(1, 8, 12) * mask
     out, out_mask = block(x, mask)
@@ -205,17 +208,50 @@ def test_conv_block1d():
     assert torch.equal(block1(x, mask)[0], x)
 
 
-def test_conv_embedding1d_masks_and_projects():
-    embed = ConvEmbedding1d(5, 12, num_convs=2, with_ln=True)
-    assert embed.convs[0].conv.bias is None  # LN supplies the bias
+def test_conv_tower_masks_after_every_norm():
+    tower = MaskedConvTower1d(5, 12, num_convs=2, with_ln=True)
+    assert tower.convs[0].conv.bias is None  # LN supplies the bias
+    with torch.no_grad():  # a trained-like LN: its bias would fill padding
+        for norm in tower.norms:
+            norm.bias.uniform_(0.5, 1.0)
     mask = _mask([7], 10)
-    out, out_mask = embed(torch.randn(1, 5, 10), mask)
-    assert out.shape == (1, 12, 10) and torch.equal(out_mask, mask)
+    x = torch.randn(1, 5, 10)
+    out = tower(x, mask)
+    assert out.shape == (1, 12, 10)
     assert out[..., 7:].abs().max() == 0 and out.min() >= 0
-    assert isinstance(ConvEmbedding1d(5, 12, 1, with_ln=False).norms[0],
+    # the valid steps do not see how much padding follows
+    short = tower(x[..., :8], _mask([7], 8))
+    assert torch.allclose(out[..., :7], short[..., :7], atol=1e-6)
+    assert isinstance(MaskedConvTower1d(5, 12, 1, with_ln=False).norms[0],
                       nn.Identity)
-    with pytest.raises(ValueError, match='num_convs'):
-        ConvEmbedding1d(5, 12, 0)
+    identity = MaskedConvTower1d(5, 12, 0)
+    assert identity.out_channels == 5 and torch.equal(identity(x, mask),
+                                                      x * mask)
+
+
+def test_stream_projection_projects_each_stream_on_its_own():
+    proj = StreamProjection1d([3, 2], [4, 1])
+    assert proj.out_channels == 5
+    x = torch.randn(2, 5, 6)
+    mask = _mask([6, 4], 6)
+    out = proj(x, mask)
+    assert out.shape == (2, 5, 6) and out[1, :, 4:].abs().max() == 0
+    # changing the second stream leaves the first stream's output alone
+    y = x.clone()
+    y[:, 3:] += 1.0
+    assert torch.equal(proj(y, mask)[:, :4], out[:, :4])
+    with pytest.raises(ValueError, match='one output width per stream'):
+        StreamProjection1d([3, 2], [4])
+
+
+def test_masked_max_pool_ignores_padding():
+    x = -torch.rand(1, 3, 8) - 1.0  # all negative: a padded 0 would win
+    mask = _mask([5], 8)
+    out = masked_max_pool1d(x * mask, mask, 2)
+    ref = torch.nn.functional.max_pool1d(x[..., :5], 3, 2, 1)  # unpadded
+    assert out.shape == (1, 3, 4)
+    assert torch.equal(out[..., :3], ref)
+    assert out[..., 3:].abs().max() == 0  # invalid output steps are 0
 
 
 def test_scale_and_affine_drop_path():
@@ -259,8 +295,10 @@ def test_layers_are_registered():
                 dict(type='TransformerBlock1d', embed_channels=8,
                      num_heads=2),
                 dict(type='ConvBlock1d', channels=4),
-                dict(type='ConvEmbedding1d', in_channels=3,
-                     embed_channels=4, num_convs=1),
+                dict(type='MaskedConvTower1d', in_channels=3,
+                     out_channels=4, num_convs=1),
+                dict(type='StreamProjection1d', in_channels=[2, 3],
+                     out_channels=[1, 1]),
                 dict(type='Scale'),
                 dict(type='AffineDropPath', num_channels=4)]:
         assert type(MODELS.build(cfg)).__name__ == cfg['type']

@@ -37,13 +37,18 @@ def wrapped_evaluator(num_classes=12):
 
 def feed(ev):
     """One training forward with points of classes 3 and 11."""
+    from asl_mmaction.models.task_modules import SegmentPoints
     ev.train()
-    out = ev(points=torch.tensor([4., 5., 20.5, 21.5, 22.]),
-             strides=torch.ones(5),
-             segments=torch.tensor([[2., 6.]] * 2 + [[20., 23.]] * 3),
-             labels=torch.tensor([3, 3, 11, 11, 11]),
-             segment_ids=torch.tensor([0, 0, 1, 1, 1]))
-    return {k: v.detach() for k, v in out.items()}
+    points = torch.tensor([4., 5., 20.5, 21.5, 22.])
+    segments = torch.tensor([[2., 6.]] * 2 + [[20., 23.]] * 3)
+    length = segments[:, 1] - segments[:, 0]
+    w_cls, w_loc = ev(SegmentPoints(
+        video=torch.zeros(5, dtype=torch.long), point=torch.arange(5),
+        segment=torch.tensor([0, 0, 1, 1, 1]),
+        label=torch.tensor([3, 3, 11, 11, 11]),
+        position=(points - segments.mean(dim=1)) / length,
+        stride=torch.ones(5), length=length))
+    return dict(cls=w_cls.detach(), loc=w_loc.detach())
 
 
 def test_epoch_end_logs_groups():

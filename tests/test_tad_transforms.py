@@ -35,11 +35,48 @@ def test_crop_keeps_overlapping_actions_and_trims_them():
                                       np.arange(start, start + 30))
         segs = out['gt_segments']
         assert len(segs) >= 1  # a window with an action is found
-        assert (segs >= 0).all() and (segs <= 30).all()
+        assert (segs >= 0).all() and (segs <= 30).all()  # no feat_offset
         for (s, e), label in zip(segs + start, out['gt_labels']):
             orig = {1: (10, 20), 2: (50, 90)}[int(label)]
             assert orig[0] <= s < e <= orig[1]
             assert (e - s) / (orig[1] - orig[0]) >= 0.5
+
+
+def crop_at_30(segments, offset, **kwargs):
+    """Crop a 100-step video with the window [30, 60) (the first draw of a
+    seed found here), widened by ``offset``; segments back in video steps."""
+    data = results(length=100, segments=segments,
+                   labels=range(len(segments)))
+    data['feat_offset'] = offset
+    seed = next(s for s in range(1000)
+                if np.random.RandomState(s).randint(0, 71) == 30)
+    np.random.seed(seed)
+    out = crop(max_seq_len=30, **kwargs)(data)
+    assert out['crop_start'] == 30
+    return {int(k): tuple(seg) for k, seg in zip(out['gt_labels'],
+                                                  out['gt_segments'] + 30)}
+
+
+@pytest.mark.parametrize('offset', [0.0, 1.0])
+def test_window_is_widened_by_the_feature_offset(offset):
+    """ActionFormer's rule, hand-worked: window [30, 60) widened to
+    [30 - o, 60 + o]."""
+    kept = crop_at_30(((25, 35), (10, 29.5), (59, 70)), offset,
+                      min_overlap=0.3)
+    # (25, 35): [max(25, 30 - o), 35] -> 5 + o of 10 steps, kept
+    assert kept[0] == pytest.approx((30 - offset, 35))
+    # (10, 29.5): only the widened window reaches it, 0.5 / 19.5 < 0.3
+    assert 1 not in kept
+    # (59, 70): [59, min(70, 60 + o)] -> (1 + o) / 11 < 0.3
+    assert 2 not in kept
+    # (59, 62): [59, 60 + o] of 3 steps: 1/3 < 0.5 without the offset,
+    # 2/3 with o = 1
+    kept = crop_at_30(((59, 62),), offset, min_overlap=0.5,
+                      require_action=False)
+    if offset:
+        assert kept[0] == pytest.approx((59, 61))
+    else:
+        assert not kept
 
 
 def test_min_overlap_drops_mostly_cut_actions():

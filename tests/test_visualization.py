@@ -116,7 +116,7 @@ def test_safe_file_name():
 
 # ------------------------------------------------------- sensitivity curves
 def test_sensitivity_curves_from_module(tmp_path):
-    module = ClassSensitivityEvaluator(num_classes=5)
+    module = ClassSensitivityEvaluator(num_classes=5, mode="normalized")
     with torch.no_grad():
         module.mu[3] = torch.tensor([0.2, -0.4, 0.3])
         module.sigma[3] -= 2.0

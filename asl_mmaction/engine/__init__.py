@@ -1,1 +1,2 @@
 from . import hooks  # noqa: F401
+from . import optimizers, schedulers  # noqa: F401

@@ -24,6 +24,9 @@ custom_hooks = [
     dict(type='SensitivityStatsHook'),
     # Random generator states in checkpoints: exact --resume.
     dict(type='RNGStateHook'),
+    # Classes absent from the training set start at probability 1e-6
+    # (ActionFormer's head_empty_cls).
+    dict(type='EmptyClassPriorHook'),
 ]
 
 env_cfg = dict(

@@ -15,13 +15,9 @@ model = dict(
         strides=(1, 2, 4, 8),
         regress_ranges=((0, 4), (4, 8), (8, 16), (16, 10000))))
 
-max_epochs, warmup_epochs = 16, 2
-train_cfg = dict(max_epochs=max_epochs, val_interval=4)
+train_cfg = dict(max_epochs=16, val_interval=4)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, T_max=max_epochs - warmup_epochs, eta_min=0.0,
+    dict(type='LinearWarmupCosineLR', warmup=2, by_epoch=True,
          convert_to_iter_based=True),
 ]
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
@@ -32,6 +28,7 @@ custom_hooks = [
          update_buffers=True, priority=49),
     dict(type='SensitivityStatsHook'),
     dict(type='RNGStateHook'),
+    dict(type='EmptyClassPriorHook'),
 ]
 default_hooks = dict(logger=dict(interval=10),
                      checkpoint=dict(interval=4, max_keep_ckpts=2))

@@ -25,12 +25,5 @@ model = dict(
         loss_normalizer=dict(init=100.0, momentum=0.9),
         test_cfg=dict(nms=dict(sigma=0.9, voting_threshold=0.95))))
 
-max_epochs, warmup_epochs = 15, 5
-train_cfg = dict(max_epochs=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, T_max=max_epochs - warmup_epochs, eta_min=0.0,
-         convert_to_iter_based=True),
-]
+# ActionFormer's Ego4D recipe: 10 epochs after 5 of warm-up.
+train_cfg = dict(max_epochs=10 + 5)

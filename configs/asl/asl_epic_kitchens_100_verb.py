@@ -21,12 +21,5 @@ train_dataloader = dict(dataset=dict(task=task, class_file=class_file))
 val_dataloader = dict(dataset=dict(task=task, class_file=class_file))
 test_dataloader = val_dataloader
 
-max_epochs, warmup_epochs = 30, 5
-train_cfg = dict(max_epochs=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, T_max=max_epochs - warmup_epochs, eta_min=0.0,
-         convert_to_iter_based=True),
-]
+# ActionFormer's EPIC recipe: 16 epochs after 5 of warm-up.
+train_cfg = dict(max_epochs=16 + 5)

@@ -7,7 +7,7 @@ times both.
 import torch
 from torch import Tensor
 
-from asl_mmaction.models.task_modules.label_assigner import TIE_TOLERANCE
+from asl_mmaction.models.task_modules.dense_targets import TIE_TOLERANCE
 
 
 def assign_targets_loop(points: Tensor, gt_segments: Tensor,

@@ -13,14 +13,21 @@ class RandomTemporalCrop(BaseTransform):
 
     Only sequences longer than ``max_seq_len`` are cut, unless
     ``crop_ratio`` is set: then shorter ones are cut to a random length in
-    ``[lo * T, hi * T]`` as well. A segment is kept when at least
-    ``min_overlap`` of its length lies inside the window, and is trimmed to
-    it. Up to ``max_trials`` windows are drawn until one keeps an action
-    (``require_action``); the last one is used otherwise. Randomness comes
-    from ``np.random``, which MMEngine's seeding controls.
+    ``[lo * T, hi * T]`` as well. As in ActionFormer, segments are
+    intersected with the window **widened by the feature offset** ``o``
+    (``feat_offset``, half a clip in steps) on both sides: a window
+    ``[a, b)`` keeps ``[max(s, a - o), min(e, b + o)]`` of a segment
+    ``[s, e]``, and keeps the segment only if that part is at least
+    ``min_overlap`` of its length. (Feature step ``i`` covers a clip centred
+    ``o`` steps after its start, so an action just outside the window's
+    steps is still seen by its edge clips.) Up to ``max_trials`` windows are
+    drawn until one keeps an action (``require_action``); the last one is
+    used otherwise. Randomness comes from ``np.random``, which MMEngine's
+    seeding controls.
 
     Required keys: ``feats`` ``[C, T]``, ``gt_segments`` (steps),
-    ``gt_labels``. Modified: those, ``feat_len``, ``crop_start``.
+    ``gt_labels``; ``feat_offset`` (steps, 0 when absent). Modified: the
+    first three, ``feat_len``, ``crop_start``.
 
     Args:
         max_seq_len (int): Longest window.
@@ -62,12 +69,15 @@ class RandomTemporalCrop(BaseTransform):
         if window >= length:
             return results
         segments = np.asarray(results['gt_segments'], dtype=np.float32)
-        seg_len = np.maximum(segments[:, 1] - segments[:, 0], 1e-6)
+        offset = float(results.get('feat_offset', 0.0))
+        seg_len = np.abs(segments[:, 1] - segments[:, 0])
         for _ in range(self.max_trials):
             start = int(np.random.randint(0, length - window + 1))
-            left = np.maximum(segments[:, 0], start)
-            right = np.minimum(segments[:, 1], start + window)
-            inside = np.clip(right - left, 0, None) / seg_len
+            left = np.maximum(segments[:, 0], start - offset)
+            right = np.minimum(segments[:, 1], start + window + offset)
+            with np.errstate(divide='ignore', invalid='ignore'):
+                # a zero-length segment gives NaN and is dropped
+                inside = np.clip(right - left, 0, None) / seg_len
             keep = inside >= self.min_overlap
             if not self.require_action or keep.any() or not len(segments):
                 break

@@ -15,8 +15,8 @@ from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
 from mmaction.registry import HOOKS
 
-from asl_mmaction.models.sensitivity.class_sensitivity import (
-    TASKS, ClassSensitivityEvaluator)
+from asl_mmaction.models.heads.plugins import SENSITIVITY_TASKS
+from asl_mmaction.models.sensitivity import ClassSensitivityEvaluator
 
 
 def find_class_sensitivity(model) -> Optional[ClassSensitivityEvaluator]:
@@ -46,7 +46,7 @@ def group_stats(stats: dict, group_size: int) -> Dict[str, float]:
     num_classes = stats['mu'].shape[0]
     for g, lo in enumerate(range(0, num_classes, group_size)):
         hi = min(lo + group_size, num_classes)
-        for t, task in enumerate(TASKS):
+        for t, task in enumerate(SENSITIVITY_TASKS):
             scalars[f'sensitivity/{task}_mu/g{g}'] = \
                 float(stats['mu'][lo:hi, t].mean())
             scalars[f'sensitivity/{task}_sigma/g{g}'] = \
@@ -122,7 +122,7 @@ class SensitivityStatsHook(Hook):
         num_groups = math.ceil(k / self.group_size)
         for g in range(num_groups):
             parts = [f'{name}={scalars[f"sensitivity/{name}/g{g}"]:.4f}'
-                     for name in [f'{t}_{p}' for t in TASKS
+                     for name in [f'{t}_{p}' for t in SENSITIVITY_TASKS
                                   for p in ('mu', 'sigma')] +
                      ['cls_weight', 'loc_weight', 'cls_weight_sq',
                       'loc_weight_sq']]

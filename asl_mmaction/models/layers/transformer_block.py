@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 from .channel_norm import ChannelLayerNorm
 from .drop_path import AffineDropPath
 from .local_attention import LocalMaskedMHA
+from .masked_pool import masked_max_pool1d
 
 
 @MODELS.register_module()
@@ -19,6 +20,10 @@ class TransformerBlock1d(BaseModule):
     When down-sampling, the shortcut is a max-pool (kernel ``stride + 1``)
     so it lines up with the attention output, whose step ``i`` is centred on
     input step ``i * stride``.
+
+    Padding never reaches a valid output (unlike ActionFormer's block): the
+    first LayerNorm's output is re-masked before the attention's depthwise
+    convs read it, and the pooled shortcut ignores padded steps.
 
     Args:
         embed_channels (int): ``C``.
@@ -45,11 +50,7 @@ class TransformerBlock1d(BaseModule):
         self.norm2 = ChannelLayerNorm(embed_channels)
         self.attn = LocalMaskedMHA(embed_channels, num_heads, window_size,
                                    stride, attn_drop, proj_drop)
-        if stride > 1:
-            self.shortcut = nn.MaxPool1d(stride + 1, stride=stride,
-                                         padding=(stride + 1) // 2)
-        else:
-            self.shortcut = nn.Identity()
+        self.stride = stride
         hidden = mlp_ratio * embed_channels
         self.mlp = nn.Sequential(
             nn.Conv1d(embed_channels, hidden, 1), nn.GELU(),
@@ -75,8 +76,11 @@ class TransformerBlock1d(BaseModule):
             tuple: ``out [B, C, T / stride]`` (zero at invalid steps) and
             ``mask [B, 1, T / stride]``.
         """
-        attn_out, out_mask = self.attn(self.norm1(x), mask)
+        attn_out, out_mask = self.attn(self.norm1(x) * mask.to(x.dtype),
+                                       mask)
         valid = out_mask.to(x.dtype)
-        out = self.shortcut(x) * valid + self.drop_path_attn(attn_out)
+        shortcut = x if self.stride == 1 else masked_max_pool1d(
+            x, mask, self.stride)
+        out = shortcut * valid + self.drop_path_attn(attn_out)
         out = out + self.drop_path_mlp(self.mlp(self.norm2(out)) * valid)
         return out, out_mask

@@ -1,13 +1,20 @@
 """ASL's action-sensitive contrastive loss (ASCL).
 
-For every ground-truth action the features at its most classification-,
-start- and end-sensitive points (argmax of the class-sensitivity weights
-over the action's positive points) are projected and L2-normalised. Each of
-those embeddings is an anchor whose positives are the other embeddings of
-the same class in the batch (the two others of its own action included) and
-whose negatives are the embeddings of other classes and of background points
-sampled outside every action. The classification- and boundary-sensitive
-features of an action thus learn to agree, and to differ from background.
+For every ground-truth action three anchors are drawn among the points
+inside it (every level): a classification-, a start- and an end-sensitive
+one, each with probability proportional to the class-level sensitivity
+profile (``targets.sensitivity``) raised to ``anchor_power``. Their
+features are projected and L2-normalised. Each anchor's positives are the
+other anchors of the same class in the batch (the other two of its own
+action included, unless they fell on the same point), its negatives the
+anchors of other classes and background points sampled outside every
+action. The sensitive features of an action thus learn to agree, and to
+differ from background.
+
+Without class-level sensitivity the anchors are drawn from fixed profiles
+(``PRIOR_MU`` with ``PRIOR_SIGMA``: near the centre, the start and the end
+of the action), so they stay three distinct points rather than one point
+three times.
 
 Per anchor ``a`` with positives ``P(a)`` and negatives ``N(a)``::
 
@@ -25,34 +32,45 @@ import torch.nn.functional as F
 from torch import Tensor
 from mmaction.registry import MODELS
 
+from ..heads.plugins import BaseContrastiveLoss
+from ..sensitivity.class_sensitivity import log_gaussian
+from ..task_modules.dense_targets import DenseTargets
 
-def argmax_per_segment(values: Tensor, ids: Tensor, num_segments: int
+#: Anchor profiles (cls, start, end) without class-level sensitivity.
+PRIOR_MU = (0.0, -0.5, 0.5)
+PRIOR_SIGMA = 0.25
+
+
+def sample_per_segment(log_weight: Tensor, segment: Tensor,
+                       num_segments: int,
+                       generator: Optional[torch.Generator] = None
                        ) -> Tensor:
-    """Flat index of the largest value of every segment, vectorised.
-
-    Ties go to the lowest index, so the choice is deterministic.
+    """One entry per segment, drawn with probability ``softmax(log_weight)``
+    among the segment's entries (Gumbel-max, vectorised).
 
     Args:
-        values (Tensor): ``[N]`` scores.
-        ids (LongTensor): ``[N]`` segment of each entry, -1 for none.
+        log_weight (Tensor): ``[Q]`` log of the (unnormalised) probability;
+            ``inf`` entries win outright (ties to the lowest index).
+        segment (LongTensor): ``[Q]`` segment of each entry in
+            ``0..S-1``.
         num_segments (int): ``S``.
+        generator (torch.Generator, optional): Source of randomness.
 
     Returns:
-        LongTensor: ``[S]`` index into ``values``; ``N`` for segments
-        without any entry.
+        LongTensor: ``[S]`` index into the ``Q`` entries; ``Q`` for
+        segments without entries.
     """
-    n = values.numel()
-    if num_segments == 0:
-        return ids.new_zeros(0)
-    member = ids >= 0
-    safe_ids = ids.clamp_min(0)
-    values = values.detach().float()
-    seg_max = values.new_full((num_segments,), float('-inf')).scatter_reduce(
-        0, ids[member], values[member], reduce='amax')
-    best = member & (values == seg_max[safe_ids])
-    flat = torch.arange(n, device=values.device)
-    return flat.new_full((num_segments,), n).scatter_reduce(
-        0, ids[best], flat[best], reduce='amin')
+    q = log_weight.numel()
+    device = generator.device if generator is not None else log_weight.device
+    u = torch.rand(q, generator=generator, device=device).to(
+        log_weight.device).clamp(1e-12, 1 - 1e-7)
+    key = log_weight.detach().float() - torch.log(-torch.log(u))
+    best = key.new_full((num_segments, ), float('-inf')).scatter_reduce(
+        0, segment, key, reduce='amax')
+    win = key == best[segment]
+    index = torch.arange(q, device=key.device)
+    return index.new_full((num_segments, ), q).scatter_reduce(
+        0, segment[win], index[win], reduce='amin')
 
 
 def sample_background(background_mask: Tensor, num_per_video: int,
@@ -69,7 +87,7 @@ def sample_background(background_mask: Tensor, num_per_video: int,
         generator (torch.Generator, optional): Source of randomness.
 
     Returns:
-        LongTensor: ``[K]`` flat indices into ``B * P``.
+        LongTensor: ``[G]`` flat indices into ``B * P``.
     """
     b, p = background_mask.shape
     k = min(num_per_video, p)
@@ -85,13 +103,17 @@ def sample_background(background_mask: Tensor, num_per_video: int,
     return flat[top_score >= 0]
 
 
-def anchor_losses(anchors: Tensor, anchor_labels: Tensor, background: Tensor,
+def anchor_losses(anchors: Tensor, anchor_labels: Tensor,
+                  anchor_points: Tensor, background: Tensor,
                   temperature: float) -> Tuple[Tensor, Tensor]:
     """Per-anchor InfoNCE over the action embeddings and the background.
 
     Args:
         anchors (Tensor): ``[A, C]`` L2-normalised action embeddings.
         anchor_labels (LongTensor): ``[A]`` class of each.
+        anchor_points (LongTensor): ``[A]`` flat point index of each: an
+            anchor is never its own positive, nor is another anchor on the
+            same point.
         background (Tensor): ``[G, C]`` L2-normalised background embeddings.
         temperature (float): ``tau``.
 
@@ -102,8 +124,7 @@ def anchor_losses(anchors: Tensor, anchor_labels: Tensor, background: Tensor,
     num_a = anchors.shape[0]
     sim = anchors @ torch.cat([anchors, background]).t() / temperature
     same = anchor_labels[:, None] == anchor_labels[None, :]
-    not_self = ~torch.eye(num_a, dtype=torch.bool, device=anchors.device)
-    pos = same & not_self
+    pos = same & (anchor_points[:, None] != anchor_points[None, :])
     neg = torch.cat([~same, torch.ones_like(sim[:, num_a:], dtype=torch.bool)],
                     dim=1)
     has_neg = neg.any(dim=1)
@@ -120,7 +141,7 @@ def anchor_losses(anchors: Tensor, anchor_labels: Tensor, background: Tensor,
 
 
 @MODELS.register_module()
-class ActionSensitiveContrastiveLoss(nn.Module):
+class ActionSensitiveContrastiveLoss(BaseContrastiveLoss):
     """Contrast the sensitive features of actions with each other and with
     background.
 
@@ -132,21 +153,29 @@ class ActionSensitiveContrastiveLoss(nn.Module):
         loss_weight (float): Multiplier of the loss. Defaults to 0.1.
         num_background (int): Background points sampled per video.
             Defaults to 32.
+        anchor_power (float): Anchors are drawn with probability
+            proportional to ``profile ** anchor_power``; larger values
+            concentrate them on the profile's peak, ``inf`` takes the
+            argmax. Defaults to 1.
     """
 
     def __init__(self, in_channels: int, proj_channels: int = 128,
                  temperature: float = 0.1, loss_weight: float = 0.1,
-                 num_background: int = 32) -> None:
+                 num_background: int = 32,
+                 anchor_power: float = 1.0) -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f'temperature must be > 0, got {temperature}')
         if num_background < 0:
             raise ValueError(f'num_background must be >= 0, got '
                              f'{num_background}')
+        if not anchor_power > 0:
+            raise ValueError(f'anchor_power must be > 0, got {anchor_power}')
         self.in_channels = in_channels
         self.temperature = temperature
         self.loss_weight = loss_weight
         self.num_background = num_background
+        self.anchor_power = anchor_power
         self.proj = nn.Sequential(
             nn.Linear(in_channels, in_channels), nn.ReLU(inplace=True),
             nn.Linear(in_channels, proj_channels))
@@ -155,50 +184,61 @@ class ActionSensitiveContrastiveLoss(nn.Module):
         """``[N, D] -> [N, proj_channels]`` unit vectors (float32)."""
         return F.normalize(self.proj(feats).float(), dim=1)
 
-    def forward(self, point_feats: Tensor, segment_ids: Tensor,
-                sens_cls: Tensor, sens_start: Tensor, sens_end: Tensor,
-                segment_labels: Tensor, background_mask: Tensor,
+    def anchor_log_weights(self, targets: DenseTargets) -> Tensor:
+        """``[Q, 3]`` log probability (unnormalised) of each inside pair to
+        be the (cls, start, end) anchor of its segment."""
+        inside = targets.inside
+        if targets.sensitivity is not None:
+            log_p = targets.sensitivity.float().clamp_min(1e-30).log()
+        else:
+            mu = inside.position.new_tensor(PRIOR_MU)
+            log_p = log_gaussian(inside.position.float()[:, None], mu,
+                                 mu.new_tensor(PRIOR_SIGMA))
+        if self.anchor_power == float('inf'):
+            best = log_p == log_p.new_full(
+                (targets.segment_labels.numel(), 3),
+                float('-inf')).scatter_reduce(
+                    0, inside.segment[:, None].expand(-1, 3), log_p,
+                    reduce='amax')[inside.segment]
+            return torch.where(best, float('inf'), float('-inf'))
+        return self.anchor_power * log_p
+
+    def forward(self, point_feats: Tensor, targets: DenseTargets,
                 generator: Optional[torch.Generator] = None) -> Tensor:
-        """
+        """See :class:`BaseContrastiveLoss`.
+
         Args:
-            point_feats (Tensor): ``[B, P, D]`` pyramid features of all
-                points (levels concatenated).
-            segment_ids (LongTensor): ``[B, P]`` index into
-                ``segment_labels`` of the point's action, -1 where the point
-                is not positive.
-            sens_cls, sens_start, sens_end (Tensor): ``[B, P]`` sensitivity
-                of each positive point (0 elsewhere).
-            segment_labels (LongTensor): ``[S]`` class of every action.
-            background_mask (BoolTensor): ``[B, P]`` valid points outside
-                every action.
-            generator (torch.Generator, optional): For the background draw.
-
-        Returns:
-            Tensor: scalar loss times ``loss_weight``; a zero connected to
-            ``point_feats`` and the projection head when no anchor has both
-            a positive and a negative.
+            point_feats (Tensor): ``[B, P, D]``.
+            targets (DenseTargets): the batch's targets.
+            generator (torch.Generator, optional): For the anchor and
+                background draws (the global generator when None).
         """
-        self._check_inputs(point_feats, segment_ids,
-                           (sens_cls, sens_start, sens_end), segment_labels,
-                           background_mask)
         b, p, d = point_feats.shape
-        feats = point_feats.reshape(b * p, d)
-        ids = segment_ids.reshape(-1)
-        num_seg = segment_labels.numel()
-
-        # [3, S] flat index of each action's most sensitive points
-        best = torch.stack([argmax_per_segment(s.reshape(-1), ids, num_seg)
-                            for s in (sens_cls, sens_start, sens_end)])
-        found = best[0] < b * p  # actions with at least one positive point
-        anchor_idx = best[:, found].reshape(-1)
-        anchor_labels = segment_labels[found].repeat(3)
-        bg_idx = sample_background(background_mask, self.num_background,
+        if d != self.in_channels or tuple(targets.valid.shape) != (b, p):
+            raise ValueError(
+                f'ActionSensitiveContrastiveLoss: point_feats '
+                f'{tuple(point_feats.shape)}, expected [B, P, '
+                f'{self.in_channels}] with [B, P] = '
+                f'{tuple(targets.valid.shape)}')
+        inside = targets.inside
+        num_seg = targets.segment_labels.numel()
+        log_w = self.anchor_log_weights(targets)  # [Q, 3]
+        # [3, S] index into the inside pairs (Q where a segment has none)
+        picks = torch.stack([
+            sample_per_segment(log_w[:, j], inside.segment, num_seg,
+                               generator) for j in range(3)])
+        found = picks[0] < len(inside)
+        picks = picks[:, found].reshape(-1)
+        anchor_points = inside.flat_index(p)[picks]
+        anchor_labels = targets.segment_labels[found].repeat(3)
+        bg_idx = sample_background(targets.background, self.num_background,
                                    generator)
 
-        embeds = self.embed(feats[torch.cat([anchor_idx, bg_idx])])
-        loss, valid = anchor_losses(embeds[:anchor_idx.numel()],
-                                    anchor_labels,
-                                    embeds[anchor_idx.numel():],
+        feats = point_feats.reshape(b * p, d)
+        embeds = self.embed(feats[torch.cat([anchor_points, bg_idx])])
+        num_a = anchor_points.numel()
+        loss, valid = anchor_losses(embeds[:num_a], anchor_labels,
+                                    anchor_points, embeds[num_a:],
                                     self.temperature)
         if not bool(valid.any()):
             return self._connected_zero(point_feats)
@@ -208,29 +248,3 @@ class ActionSensitiveContrastiveLoss(nn.Module):
         # DDP requires every parameter to get a gradient, even a zero one.
         params = sum(p.sum() for p in self.parameters())
         return (point_feats.sum() + params).float() * 0.0
-
-    def _check_inputs(self, point_feats, segment_ids, sens, segment_labels,
-                      background_mask) -> None:
-        if point_feats.dim() != 3 or point_feats.shape[2] != self.in_channels:
-            raise ValueError(
-                f'ActionSensitiveContrastiveLoss: point_feats '
-                f'{tuple(point_feats.shape)}, expected [B, P, '
-                f'{self.in_channels}]')
-        bp = tuple(point_feats.shape[:2])
-        named = [('segment_ids', segment_ids), ('sens_cls', sens[0]),
-                 ('sens_start', sens[1]), ('sens_end', sens[2]),
-                 ('background_mask', background_mask)]
-        for name, t in named:
-            if tuple(t.shape) != bp:
-                raise ValueError(f'ActionSensitiveContrastiveLoss: {name} '
-                                 f'has shape {tuple(t.shape)}, expected {bp}')
-        if segment_labels.dim() != 1:
-            raise ValueError(f'ActionSensitiveContrastiveLoss: '
-                             f'segment_labels must be [S], got '
-                             f'{tuple(segment_labels.shape)}')
-        if segment_ids.numel() and \
-                int(segment_ids.max()) >= segment_labels.numel():
-            raise ValueError(
-                f'ActionSensitiveContrastiveLoss: segment id '
-                f'{int(segment_ids.max())} but only '
-                f'{segment_labels.numel()} segment_labels')

@@ -12,15 +12,15 @@ points are left out of the max (the released code gives them logits -1e7,
 whose softmax is uniform, so every class scored at least 1/K), and
 probabilities are clamped to ``[eps, 1 - eps]`` before the logs.
 """
-from typing import Optional
-
-import torch.nn as nn
 from torch import Tensor
 from mmaction.registry import MODELS
 
+from ..heads.plugins import BaseVideoLoss
+from ..task_modules.dense_targets import DenseTargets
+
 
 @MODELS.register_module()
-class VideoMultiLabelLoss(nn.Module):
+class VideoMultiLabelLoss(BaseVideoLoss):
     """BCE between per-video max-over-points softmax scores and the
     multi-hot labels of the video.
 
@@ -34,19 +34,23 @@ class VideoMultiLabelLoss(nn.Module):
         self.loss_weight = loss_weight
         self.eps = eps
 
-    def forward(self, cls_logits: Tensor, valid_mask: Tensor,
-                video_labels: Tensor,
-                avg_factor: Optional[float] = None) -> Tensor:
+    def forward(self, cls_logits: Tensor, targets: DenseTargets,
+                avg_factor: float) -> Tensor:
+        """See :class:`BaseVideoLoss`; :meth:`video_bce` does the work."""
+        return self.video_bce(cls_logits, targets.valid,
+                              targets.video_labels, avg_factor)
+
+    def video_bce(self, cls_logits: Tensor, valid_mask: Tensor,
+                  video_labels: Tensor, avg_factor: float) -> Tensor:
         """
         Args:
             cls_logits (Tensor): ``[B, P, K]`` logits of all points.
             valid_mask (BoolTensor): ``[B, P]`` unpadded points.
             video_labels (Tensor): ``[B, K]`` multi-hot classes present in
                 each video.
-            avg_factor (float, optional): Divides the summed BCE (the
-                released code passes its loss normaliser, the EMA of the
-                number of positive points). Defaults to the number of
-                videos with a valid point.
+            avg_factor (float): Divides the summed BCE (the released code
+                passes its loss normaliser, the EMA of the number of
+                positive points).
 
         Returns:
             Tensor: scalar times ``loss_weight``. With ``K == 1`` the
@@ -71,6 +75,4 @@ class VideoMultiLabelLoss(nn.Module):
         bce = -(target * score.log() + (1 - target) * (1 - score).log())
         has_points = valid_mask.any(dim=1)  # a video with none gives nothing
         total = (bce * has_points[:, None]).sum()
-        divisor = avg_factor if avg_factor is not None \
-            else has_points.sum().clamp_min(1)
-        return self.loss_weight * total / divisor
+        return self.loss_weight * total / avg_factor

@@ -1,29 +1,44 @@
-"""ASL's class-level sensitivity: learnable Gaussians over the position of a
-point inside its ground-truth segment, one set per action class.
+"""ASL's class-level sensitivity: per action class, Gaussians over the
+relative position ``x`` of a point inside its ground-truth segment
+(``x = (t - centre) / length``: -0.5 at the start, 0 at the centre, +0.5 at
+the end).
 
-Each class ``k`` has three Gaussians over the relative position ``x`` of a
-positive point (``x = 0`` at the segment centre, ``-0.5`` at its start and
-``+0.5`` at its end in ``normalized`` mode):
+Each class ``k`` has three Gaussians: ``cls`` (weight of the point's
+classification loss; init mu 0, sigma 1) and ``start`` / ``end`` (the two
+localization Gaussians, init mu -0.5 / +0.5, sigma 1, averaged into the
+regression-loss weight). Three ways to learn them (``mode``):
 
-- ``cls``: weight of the point's classification loss (init mu 0, sigma 1);
-- ``start`` / ``end``: the two localization Gaussians (init mu -0.5 / +0.5,
-  sigma 1), averaged into the regression-loss weight.
-
-``mode='reference'`` reproduces the authors' released code: the weights are
-the raw Gaussians, ``x`` is divided by ``stride * length`` and the
-regression weight is ``mean(start, end) * cls``. The released code measures
-``centre - t`` where we measure ``t - centre``; the Gaussian is symmetric, so
-this only mirrors mu (its "left" Gaussian, mu -0.5, is our ``end`` one) and
-every weight and gradient magnitude is identical.
-
-``mode='normalized'`` divides by the length only, keeps sigma above
-``sigma_min`` and rescales each segment's weights to mean 1 over its
-positive points. Learned through the losses they weight, raw Gaussians can
-lower the loss by shrinking every weight (mu far away or sigma to 0);
-with a fixed per-segment mean only the *shape* can change, so the weights
-move loss towards the points that matter instead of switching it off.
+``'reference'``
+    The authors' released code, exactly: raw Gaussians of
+    ``x / stride`` (their code divides the distance by ``stride * length``),
+    regression weight ``mean(start, end) * cls``, learned through the focal
+    and DIoU losses they weight. Their code measures ``centre - t``; the
+    Gaussian is symmetric, so that only mirrors mu (their "left" Gaussian,
+    mu -0.5, is our ``end`` one) and every weight and gradient magnitude is
+    identical.
+``'normalized'``
+    Learned the same way, but with sigma kept above ``sigma_min`` and each
+    segment's weights rescaled to mean 1 over its positive points, so they
+    cannot lower the loss by shrinking.
+``'fitted'``
+    Each class's profiles are *fitted to the detector's own per-point
+    quality* over every point inside that class's segments, at every level
+    (GT-class confidence for ``cls``; start / end accuracy of the point's
+    own prediction for ``start`` / ``end``), and the losses' gradients do
+    not reach them. A point's *excess* quality (above its segment's mean,
+    so a segment's overall difficulty does not count) weighs its position:
+    mu and sigma are the weighted mean and spread of the positions
+    (a weighted Gaussian log-likelihood, convex in mu, so the fit cannot
+    get stuck), and ``baseline + amplitude * gaussian`` is fitted to the
+    quality by least squares (flat quality gives a flat profile). The
+    profile then says where in the class's actions the detector does well,
+    and the loss weights follow it (each segment's weights rescaled to mean
+    1 over its positive points). Learned through the losses they weight,
+    the other two modes instead drift towards the points with the lowest
+    loss; see ``docs/components/sensitivity.md`` for the measurements
+    behind the choice.
 """
-from typing import Dict
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -31,14 +46,25 @@ import torch.nn.functional as F
 from torch import Tensor
 from mmaction.registry import MODELS
 
-TASKS = ('cls', 'start', 'end')
+from ..heads.plugins import SENSITIVITY_TASKS, BaseClassSensitivity
+from ..task_modules.dense_targets import SegmentPoints
+
 _INIT_MU = (0.0, -0.5, 0.5)
-_MODES = ('normalized', 'reference')
+_MODES = ('fitted', 'normalized', 'reference')
+_LOG_HALF = -0.6931471805599453
+# fitted mode: penalty on the amplitude, relative to the squared error
+AMPLITUDE_RIDGE = 0.01
+
+
+def log_gaussian(x: Tensor, mu: Tensor, sigma: Tensor) -> Tensor:
+    """``log exp(-(x - mu)^2 / (2 sigma^2))``: the log of the package's one
+    Gaussian (peak 1 at ``mu``)."""
+    return -(x - mu).pow(2) / (2 * sigma.pow(2))
 
 
 def gaussian(x: Tensor, mu: Tensor, sigma: Tensor) -> Tensor:
     """Unnormalised Gaussian ``exp(-(x - mu)^2 / (2 sigma^2))``, peak 1."""
-    return torch.exp(-(x - mu).pow(2) / (2 * sigma.pow(2)))
+    return log_gaussian(x, mu, sigma).exp()
 
 
 def compact_ids(segment_ids: Tensor) -> Tensor:
@@ -71,109 +97,174 @@ def rescale_to_unit_mean(log_w: Tensor, ids: Tensor, eps: float = 1e-12
     return w * (seg_count / seg_sum.clamp_min(eps))[ids]
 
 
+def _softplus_inverse(y: float) -> float:
+    """``s`` with ``softplus(s) = y`` (``y > 0``)."""
+    return float(torch.log(torch.expm1(torch.tensor(y))))
+
+
 @MODELS.register_module()
-class ClassSensitivityEvaluator(nn.Module):
-    """Per-class Gaussian weights of the positive points' losses.
+class ClassSensitivityEvaluator(BaseClassSensitivity):
+    """Per-class Gaussian sensitivity profiles and the loss weights they
+    give the positive points.
 
     Args:
         num_classes (int): Number of action classes ``K``.
-        mode (str): ``'normalized'`` (default) or ``'reference'`` (see the
-            module docstring).
-        sigma_min (float): Lower bound of sigma in ``normalized`` mode, in
-            segment lengths. Sigma is ``sigma_min + softplus(s)`` of the
-            stored parameter ``s``, so the bound is smooth and gradients
-            never stop. Positive points of one segment span roughly
-            ``x in [-0.4, 0.4]`` with ActionFormer's centre sampling, so 0.2
-            still lets a Gaussian favour one side strongly. Defaults to 0.2.
-        eps (float): Floor of the segment length (steps). Defaults to 1e-6.
+        mode (str): ``'fitted'`` (default), ``'normalized'`` or
+            ``'reference'`` (see the module docstring).
+        sigma_min (float): Lower bound of sigma (in segment lengths) in the
+            ``fitted`` / ``normalized`` modes; sigma is
+            ``sigma_min + softplus(s)`` of the stored parameter ``s``, so
+            the bound is smooth and gradients never stop. Positive points
+            of one segment span roughly ``x in [-0.4, 0.4]`` with
+            ActionFormer's centre sampling, so 0.2 still lets a profile
+            favour one side strongly. Defaults to 0.2.
+        init_amplitude (float): ``fitted`` mode: initial amplitude, and
+            initial baseline ``1 - init_amplitude``. Defaults to 0.5.
+        fit_weight (float): ``fitted`` mode: multiplier of the fit loss.
+        eps (float): Floor of the segment length (steps).
 
-    Parameters ``mu`` and ``sigma`` are ``[K, 3]``, columns
-    ``('cls', 'start', 'end')``.
+    Parameters: ``mu`` and ``sigma`` ``[K, 3]`` (columns
+    :data:`SENSITIVITY_TASKS`); in ``fitted`` mode also ``amplitude`` and
+    ``baseline`` ``[K, 3]`` (stored through softplus).
     """
 
-    def __init__(self, num_classes: int, mode: str = 'normalized',
-                 sigma_min: float = 0.2, eps: float = 1e-6) -> None:
+    def __init__(self, num_classes: int, mode: str = 'fitted',
+                 sigma_min: float = 0.2, init_amplitude: float = 0.5,
+                 fit_weight: float = 1.0, eps: float = 1e-6) -> None:
         super().__init__()
         if mode not in _MODES:
             raise ValueError(f'ClassSensitivityEvaluator: unknown mode '
                              f'"{mode}", use one of {_MODES}')
         if num_classes < 1:
             raise ValueError(f'num_classes must be >= 1, got {num_classes}')
-        if mode == 'normalized' and not 0.0 <= sigma_min < 1.0:
+        if mode != 'reference' and not 0.0 <= sigma_min < 1.0:
             raise ValueError(f'sigma_min must be in [0, 1) so that the '
                              f'initial sigma 1 is reachable, got {sigma_min}')
+        if not 0.0 < init_amplitude < 1.0:
+            raise ValueError(f'init_amplitude must be in (0, 1), got '
+                             f'{init_amplitude}')
         self.num_classes = num_classes
         self.mode = mode
         self.sigma_min = sigma_min
+        self.fit_weight = fit_weight
         self.eps = eps
         self.mu = nn.Parameter(torch.tensor(_INIT_MU).repeat(num_classes, 1))
-        # stored so that the effective sigma starts at 1 in both modes
-        init_sigma = 1.0
-        if mode == 'normalized':
-            init_sigma = _softplus_inverse(1.0 - sigma_min)
+        # stored so that the effective sigma starts at 1 in every mode
+        init_sigma = 1.0 if mode == 'reference' else \
+            _softplus_inverse(1.0 - sigma_min)
         self.sigma = nn.Parameter(torch.full((num_classes, 3), init_sigma))
+        if mode == 'fitted':
+            self.amplitude = nn.Parameter(torch.full(
+                (num_classes, 3), _softplus_inverse(init_amplitude)))
+            self.baseline = nn.Parameter(torch.full(
+                (num_classes, 3), _softplus_inverse(1.0 - init_amplitude)))
         self._reset_running()
 
-    # ------------------------------------------------------------ weights
+    # ----------------------------------------------------------- profiles
     def effective_sigma(self) -> Tensor:
         """``[K, 3]`` sigma used in the Gaussians."""
-        if self.mode == 'normalized':
-            return self.sigma_min + F.softplus(self.sigma)
-        return self.sigma
-
-    def forward(self, points: Tensor, strides: Tensor, segments: Tensor,
-                labels: Tensor, segment_ids: Tensor) -> Dict[str, Tensor]:
-        """Weights of ``M`` positive points.
-
-        Args:
-            points (Tensor): ``[M]`` point positions (feature steps).
-            strides (Tensor): ``[M]`` pyramid stride of each point.
-            segments (Tensor): ``[M, 2]`` assigned ground truth (steps).
-            labels (LongTensor): ``[M]`` class of the assigned segment.
-            segment_ids (LongTensor): ``[M]`` id of the assigned segment,
-                unique per ground truth in the batch.
-
-        Returns:
-            dict: non-negative ``[M]`` tensors ``cls`` (classification
-            weight), ``start`` and ``end`` (raw localization Gaussians) and
-            ``loc`` (regression weight).
-        """
-        self._check_inputs(points, strides, segments, labels, segment_ids)
-        if points.numel() == 0:
-            # zeros that still reach mu / sigma, for DDP
-            zero = points.new_zeros(0) + 0 * (self.mu.sum() +
-                                              self.sigma.sum())
-            return dict(cls=zero, start=zero, end=zero, loc=zero)
-        pos = self.relative_position(points.float(), strides.float(),
-                                     segments.float())
-        mu, sigma = self.mu[labels], self.effective_sigma()[labels]  # [M, 3]
         if self.mode == 'reference':
-            g = gaussian(pos[:, None], mu, sigma)
-            start, end = g[:, 1], g[:, 2]
-            out = dict(cls=g[:, 0], start=start, end=end,
-                       loc=(start + end) / 2 * g[:, 0])
+            return self.sigma
+        return self.sigma_min + F.softplus(self.sigma)
+
+    def _log_profile(self, x: Tensor, labels: Tensor) -> Tensor:
+        """``[Q, 3]`` log profile at positions ``x [Q]`` of classes
+        ``labels [Q]``."""
+        log_g = log_gaussian(x[:, None], self.mu[labels],
+                             self.effective_sigma()[labels])
+        if self.mode != 'fitted':
+            return log_g
+        amp = F.softplus(self.amplitude[labels])
+        base = F.softplus(self.baseline[labels])
+        return torch.log(base + amp * log_g.exp())
+
+    def _positions(self, pairs: SegmentPoints) -> Tensor:
+        """Where the profiles are read: ``x``, divided by the stride in
+        ``reference`` mode (the authors' ``stride * length`` rule)."""
+        x = pairs.position.float()
+        return x / pairs.stride.float() if self.mode == 'reference' else x
+
+    def profile(self, pairs: SegmentPoints) -> Tensor:
+        """See :class:`BaseClassSensitivity`; ``[Q, 3]``."""
+        if len(pairs) == 0:
+            return pairs.position.new_zeros(0, 3)
+        return self._log_profile(self._positions(pairs), pairs.label).exp()
+
+    @torch.no_grad()
+    def curves(self, positions: Tensor) -> Tensor:
+        """``[K, 3, X]`` profiles at ``positions [X]`` (stride 1)."""
+        x = positions.to(self.mu).repeat(self.num_classes)
+        labels = torch.arange(self.num_classes, device=self.mu.device
+                              ).repeat_interleave(positions.numel())
+        prof = self._log_profile(x, labels).exp()  # [K * X, 3]
+        return prof.view(self.num_classes, -1, 3).transpose(1, 2)
+
+    # ------------------------------------------------------------ weights
+    def forward(self, positives: SegmentPoints) -> Tuple[Tensor, Tensor]:
+        """``(cls_weight [M], loc_weight [M])`` of the positive points."""
+        m = len(positives)
+        if m == 0:
+            # zeros that still reach the parameters, for DDP
+            zero = positives.position.new_zeros(0) + 0 * sum(
+                p.sum() for p in self.parameters())
+            return zero, zero
+        self._check_labels(positives.label)
+        log_p = self._log_profile(self._positions(positives), positives.label)
+        if self.mode == 'reference':
+            g = log_p.exp()
+            w_cls, w_loc = g[:, 0], (g[:, 1] + g[:, 2]) / 2 * g[:, 0]
         else:
-            # log-space so the rescaling survives underflowing Gaussians
-            log_g = -(pos[:, None] - mu).pow(2) / (2 * sigma.pow(2))
-            ids = compact_ids(segment_ids)
+            if self.mode == 'fitted':  # learned by fit_loss only
+                log_p = log_p.detach()
+            ids = compact_ids(positives.segment)
             # log of mean(start, end)
-            log_loc = torch.logsumexp(log_g[:, 1:], dim=1) - 0.6931471805599453
-            out = dict(cls=rescale_to_unit_mean(log_g[:, 0], ids),
-                       start=log_g[:, 1].exp(), end=log_g[:, 2].exp(),
-                       loc=rescale_to_unit_mean(log_loc, ids))
+            log_loc = torch.logsumexp(log_p[:, 1:], dim=1) + _LOG_HALF
+            w_cls = rescale_to_unit_mean(log_p[:, 0], ids)
+            w_loc = rescale_to_unit_mean(log_loc, ids)
         if self.training:
-            self._accumulate(labels, out['cls'], out['loc'])
-        return out
+            self._accumulate(positives.label, w_cls, w_loc)
+        return w_cls, w_loc
 
-    def relative_position(self, points: Tensor, strides: Tensor,
-                          segments: Tensor) -> Tensor:
-        """``(t - centre) / length`` (normalized) or ``/ (stride * length)``
-        (reference); ``[M]``."""
-        centre = (segments[:, 0] + segments[:, 1]) / 2
-        scale = (segments[:, 1] - segments[:, 0]).clamp_min(self.eps)
-        if self.mode == 'reference':
-            scale = scale * strides
-        return (points - centre) / scale
+    def fit_loss(self, pairs: SegmentPoints,
+                 quality: Tensor) -> Optional[Tensor]:
+        """``fitted`` mode: the fit of the profiles to the detached quality
+        ``[Q, 3]`` of the points inside segments (see the module
+        docstring), summed over the three tasks, times ``fit_weight``;
+        None in the other modes."""
+        if self.mode != 'fitted':
+            return None
+        if len(pairs) == 0:
+            return sum(p.sum() for p in self.parameters()) * 0.0
+        self._check_labels(pairs.label)
+        x, labels = pairs.position.float()[:, None], pairs.label
+        quality = quality.detach().float()
+        mu, sigma = self.mu[labels], self.effective_sigma()[labels]
+        # where: weighted Gaussian log-likelihood of the positions, the
+        # weights being the quality above the segment's mean
+        ids = compact_ids(pairs.segment)
+        count = torch.bincount(ids).to(quality.dtype)[:, None]
+        seg_mean = quality.new_zeros(count.shape[0], 3).index_add(
+            0, ids, quality) / count
+        excess = (quality - seg_mean[ids]).clamp(min=0)
+        nll = (x - mu).pow(2) / (2 * sigma.pow(2)) + torch.log(sigma)
+        where = (excess * nll).sum(dim=0) / excess.sum(dim=0).clamp_min(
+            1e-6)
+        # how much: baseline + amplitude * gaussian against the quality,
+        # the Gaussian's position and width held fixed here; a small ridge
+        # on the amplitude settles the flat case on a flat profile
+        g = gaussian(x, mu.detach(), sigma.detach())
+        amplitude = F.softplus(self.amplitude[labels])
+        fitted = F.softplus(self.baseline[labels]) + amplitude * g
+        how_much = ((fitted - quality).pow(2) +
+                    AMPLITUDE_RIDGE * amplitude.pow(2)).mean(dim=0)
+        return self.fit_weight * (where + how_much).sum()
+
+    def _check_labels(self, labels: Tensor) -> None:
+        if labels.numel() and (labels.min() < 0 or
+                               labels.max() >= self.num_classes):
+            raise ValueError(f'ClassSensitivityEvaluator: labels must be in '
+                             f'[0, {self.num_classes}), got '
+                             f'[{int(labels.min())}, {int(labels.max())}]')
 
     # ------------------------------------------------------------ logging
     def _reset_running(self) -> None:
@@ -197,20 +288,21 @@ class ClassSensitivityEvaluator(nn.Module):
 
     @torch.no_grad()
     def stats(self) -> Dict[str, Tensor]:
-        """Learned Gaussians and mean positive weights since the last call,
+        """Learned profiles and mean positive weights since the last call,
         on the CPU; resets the running sums.
 
-        In ``normalized`` mode the mean weight is 1 by construction; the
+        In the rescaled modes the mean weight is 1 by construction; the
         mean *squared* weight (1 for flat weights, up to the number of
         points of a segment when one point takes everything) then shows
-        how peaked the Gaussians have become.
+        how peaked the profiles are.
 
         Returns:
-            dict: ``mu`` and ``sigma`` ``[K, 3]`` (columns :data:`TASKS`,
-            effective sigma); since the last reset ``weight_sum`` and
-            ``weight_sq_sum`` ``[K, 2]`` (columns cls, loc), ``count``
-            ``[K]``, and their ratios ``mean_weight`` and
-            ``mean_sq_weight`` ``[K, 2]`` (NaN for classes without points).
+            dict: ``mu`` and ``sigma`` ``[K, 3]`` (columns
+            :data:`SENSITIVITY_TASKS`, effective sigma), ``mode``; since the
+            last reset ``weight_sum`` and ``weight_sq_sum`` ``[K, 2]``
+            (columns cls, loc), ``count`` ``[K]``, and their ratios
+            ``mean_weight`` and ``mean_sq_weight`` ``[K, 2]`` (NaN for
+            classes without points).
         """
         if self._weight_sum is None:
             sums = torch.zeros(self.num_classes, 4)
@@ -221,27 +313,6 @@ class ClassSensitivityEvaluator(nn.Module):
         self._reset_running()
         return dict(mu=self.mu.detach().float().cpu(),
                     sigma=self.effective_sigma().detach().float().cpu(),
-                    weight_sum=sums[:, :2], weight_sq_sum=sums[:, 2:],
-                    count=count, mean_weight=mean[:, :2],
-                    mean_sq_weight=mean[:, 2:])
-
-    # --------------------------------------------------------- validation
-    def _check_inputs(self, points, strides, segments, labels,
-                      segment_ids) -> None:
-        m = points.shape[0]
-        shapes = dict(points=(points, (m,)), strides=(strides, (m,)),
-                      segments=(segments, (m, 2)), labels=(labels, (m,)),
-                      segment_ids=(segment_ids, (m,)))
-        for name, (t, shape) in shapes.items():
-            if tuple(t.shape) != shape:
-                raise ValueError(f'ClassSensitivityEvaluator: {name} has '
-                                 f'shape {tuple(t.shape)}, expected {shape}')
-        if m and (labels.min() < 0 or labels.max() >= self.num_classes):
-            raise ValueError(f'ClassSensitivityEvaluator: labels must be in '
-                             f'[0, {self.num_classes}), got '
-                             f'[{int(labels.min())}, {int(labels.max())}]')
-
-
-def _softplus_inverse(y: float) -> float:
-    """``s`` with ``softplus(s) = y`` (``y > 0``)."""
-    return float(torch.log(torch.expm1(torch.tensor(y))))
+                    mode=self.mode, weight_sum=sums[:, :2],
+                    weight_sq_sum=sums[:, 2:], count=count,
+                    mean_weight=mean[:, :2], mean_sq_weight=mean[:, 2:])

@@ -1,0 +1,4 @@
+from .actionformer_optim_constructor import (
+    ActionFormerOptimWrapperConstructor, decays)
+
+__all__ = ['ActionFormerOptimWrapperConstructor', 'decays']
