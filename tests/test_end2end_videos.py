@@ -13,9 +13,11 @@ from mmengine.runner import Runner
 from mmaction.registry import DATASETS, MODELS
 
 from run_helpers import run_tool
-from video_fixtures import (VIT_TINY, VIT_TINY_CHANNELS, X3D_TINY,
-                            X3D_TINY_CHANNELS, write_actionformer_json,
-                            write_recognizer, write_video)
+from video_fixtures import (SLOWFAST_TINY, SLOWFAST_TINY_CHANNELS,
+                            SWIN_TINY, SWIN_TINY_CHANNELS, VIT_TINY,
+                            VIT_TINY_CHANNELS, X3D_TINY, X3D_TINY_CHANNELS,
+                            write_actionformer_json, write_recognizer,
+                            write_video)
 
 REPO = Path(__file__).resolve().parents[1]
 X3D_FROZEN = REPO / 'configs' / 'end2end' / 'asl_x3d_s_frozen_videos.py'
@@ -243,19 +245,25 @@ def test_a_video_backbone_as_the_detector_backbone_fails_at_build():
     assert "video_backbone=dict(type='ResNet3d'" in message
 
 
-def test_train_tool_runs_an_end_to_end_config(video_data, tmp_path):
-    """tools/train.py on a config inheriting the shipped one, as a user
-    would run it: one epoch from the video files."""
+def test_standard_tools_run_an_end_to_end_config(video_data, tmp_path):
+    """tools/dist_train.sh (two CPU processes) and tools/test.py on a config
+    inheriting the shipped one, as a user runs them: one epoch from the
+    video files, then the test split scored."""
     cfg = tiny_config(X3D_FROZEN, video_data['root'], tmp_path / 'work',
                       X3D_TINY, X3D_TINY_CHANNELS,
                       video_data['x3d']['checkpoint'])
     cfg.train_cfg.max_epochs = 1
+    cfg.train_dataloader.batch_size = 1  # one video per process
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     path = tmp_path / 'tiny_e2e.py'
     cfg.dump(str(path))
-    log = run_tool(['tools/train.py', str(path)], timeout=240)
+    log = run_tool(['tools/dist_train.sh', str(path), 2], timeout=300)
     assert (tmp_path / 'work' / 'epoch_1.pth').exists()
     assert 'loss_cls' in log.stdout
+    test = run_tool(['tools/test.py', str(path),
+                     str(tmp_path / 'work' / 'epoch_1.pth'), '--work-dir',
+                     str(tmp_path / 'test')], timeout=240)
+    assert 'mAP' in test.stdout
 
 
 def test_infer_tool_detects_in_videos_with_an_end_to_end_model(
@@ -284,3 +292,60 @@ def test_infer_tool_detects_in_videos_with_an_end_to_end_model(
                d['segment'][1] <= FRAMES['val_a'] / FPS + 1e-6
                for d in dets['val_a'])
     assert (tmp_path / 'dets_val_a.png').exists()
+
+
+@pytest.mark.parametrize('path', [X3D_FROZEN, X3D_FINETUNE, VIT_FINETUNE],
+                         ids=lambda p: p.stem)
+def test_shipped_end_to_end_configs_are_consistent(path):
+    """The real-size models build; the temporal backbone takes what the
+    video backbone gives for one snippet of the config's clip; the grid
+    and lengths agree between the dataset, the crop and the model."""
+    cfg = Config.fromfile(str(path))
+    model = MODELS.build(cfg.model).eval()
+    encoder = model.backbone
+    data = cfg.train_dataloader.dataset
+    assert encoder.video_backbone_type in ('X3D', 'VisionTransformer')
+    assert cfg.model.backbone.pretrained.startswith(
+        'https://download.openmmlab.com/mmaction/')
+    clip = torch.zeros(1, 3, data.clip_len, 64, 64)
+    with torch.no_grad():
+        vector = encoder.encode_snippets(clip)
+    assert vector.shape == (1, encoder.temporal_backbone.in_channels)
+    crop = [t for t in data.pipeline if t.type == 'RandomTemporalCrop'][0]
+    assert (crop.max_seq_len == cfg.model.data_preprocessor.max_seq_len ==
+            cfg.model.backbone.temporal_backbone.max_seq_len)
+    assert cfg.val_dataloader.dataset.num_frames == data.num_frames
+    fine_tuned = encoder.freeze != 'all'
+    assert fine_tuned == ('finetune' in path.stem) == encoder.with_cp
+    assert encoder.cache_features == (not fine_tuned)
+    if fine_tuned:
+        assert 'backbone.video_backbone' in \
+            cfg.optim_wrapper.paramwise_cfg.custom_keys
+
+
+@pytest.mark.parametrize('backbone,channels', [
+    (X3D_TINY, X3D_TINY_CHANNELS), (SLOWFAST_TINY, SLOWFAST_TINY_CHANNELS),
+    (SWIN_TINY, SWIN_TINY_CHANNELS), (VIT_TINY, VIT_TINY_CHANNELS),
+    (dict(type='ResNet', depth=18, pretrained=None), 512)],
+    ids=['x3d', 'slowfast', 'swin', 'vit', 'resnet2d'])
+def test_every_backbone_family_gives_one_vector_per_snippet(backbone,
+                                                            channels):
+    """3-D CNN ([N, C, t, h, w]), SlowFast ((slow, fast)), VideoSwin, ViT
+    ([N, C]) and a 2-D CNN (frames folded into the batch) all pool to
+    ``[N, C]`` and feed the temporal backbone; a wrong ``in_channels`` is
+    named."""
+    def encoder(in_channels):
+        return MODELS.build(dict(
+            type='VideoSnippetEncoder', video_backbone=backbone,
+            frames_per_snippet_2d=backbone['type'] == 'ResNet',
+            temporal_backbone=dict(type='ConvBackbone',
+                                   in_channels=in_channels,
+                                   embed_channels=16, arch=(1, 1, 2))))
+    mask = torch.tensor([[[True] * 3 + [False]], [[True] * 4]])
+    frames = torch.randn(7, 3, 4, 32, 32)
+    feats, masks = encoder(channels)(dict(frames=frames, keys=None), mask)
+    assert feats[0].shape == (2, 16, 4) and len(feats) == 3
+    assert not feats[0][0, :, 3].any()  # the padded step stays empty
+    with pytest.raises(ValueError, match=f'gives {channels} channels per '
+                       f'snippet .*in_channels={channels}$'):
+        encoder(channels + 1)(dict(frames=frames, keys=None), mask)

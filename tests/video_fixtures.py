@@ -132,3 +132,18 @@ def num_steps(num_frames: int, stride: int, window: int) -> int:
 def load_sidecar(path: Path) -> Optional[dict]:
     side = Path(str(path) + '.json')
     return json.loads(side.read_text()) if side.exists() else None
+SLOWFAST_TINY = dict(
+    type='ResNet3dSlowFast', resample_rate=4, speed_ratio=4, channel_ratio=8,
+    slow_pathway=dict(type='resnet3d', depth=18, pretrained=None,
+                      lateral=True, base_channels=16, conv1_kernel=(1, 7, 7),
+                      dilations=(1, 1, 1, 1), conv1_stride_t=1,
+                      pool1_stride_t=1, inflate=(0, 0, 1, 1)),
+    fast_pathway=dict(type='resnet3d', depth=18, pretrained=None,
+                      lateral=False, base_channels=2, conv1_kernel=(5, 7, 7),
+                      conv1_stride_t=1, pool1_stride_t=1))
+SLOWFAST_TINY_CHANNELS = 128 + 16  # slow + fast, concatenated
+SWIN_TINY = dict(type='SwinTransformer3D', pretrained2d=False,
+                 arch=dict(embed_dims=16, depths=[1, 1], num_heads=[1, 1]),
+                 patch_size=(2, 4, 4), window_size=(2, 4, 4),
+                 out_indices=(1, ))
+SWIN_TINY_CHANNELS = 32
