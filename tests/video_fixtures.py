@@ -132,6 +132,8 @@ def num_steps(num_frames: int, stride: int, window: int) -> int:
 def load_sidecar(path: Path) -> Optional[dict]:
     side = Path(str(path) + '.json')
     return json.loads(side.read_text()) if side.exists() else None
+
+
 SLOWFAST_TINY = dict(
     type='ResNet3dSlowFast', resample_rate=4, speed_ratio=4, channel_ratio=8,
     slow_pathway=dict(type='resnet3d', depth=18, pretrained=None,
