@@ -280,8 +280,12 @@ def is_done(extractor: RecognizerFeatureExtractor, path: str) -> bool:
 def save_features(path: str, feats: np.ndarray, meta: dict) -> None:
     """Write the features, then the sidecar (the 'done' mark), atomically."""
     tmp = f'{path}.tmp{os.getpid()}.npy'
-    np.save(tmp, feats)
-    os.replace(tmp, path)
+    try:
+        np.save(tmp, feats)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):  # a failed write leaves no partial file
+            os.remove(tmp)
     write_json_atomic(sidecar_path(path), meta)
 
 
@@ -299,15 +303,19 @@ def extract_videos(extractor: RecognizerFeatureExtractor,
     """
     from tqdm import tqdm
     os.makedirs(out_dir, exist_ok=True)
+    # Every process looks at every video, so a folder holding features of
+    # other settings stops all of them alike, before any work.
+    done = set() if overwrite else {
+        name for name, _ in videos
+        if is_done(extractor, feature_path(out_dir, name))}
     mine = list(videos)[rank::world_size]
     summary = dict(written=[], skipped=[], failed=[])
     todo = []
     for name, path in mine:
-        target = feature_path(out_dir, name)
-        if not overwrite and is_done(extractor, target):
+        if name in done:
             summary['skipped'].append(name)
         else:
-            todo.append((name, path, target))
+            todo.append((name, path, feature_path(out_dir, name)))
     totals = {}
     for name, path, _ in todo:  # headers only: the bar's total, early errors
         try:
