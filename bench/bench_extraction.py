@@ -29,15 +29,17 @@ from asl_mmaction.apis import RecognizerFeatureExtractor  # noqa: E402
 from video_fixtures import write_recognizer, write_video  # noqa: E402
 
 
-def timed(extractor, video: str, repeats: int):
-    """Best wall time over ``repeats`` runs (after one warm-up), and the
-    features."""
-    feats, _ = extractor.extract(video)
-    best = float('inf')
+def timed(extractors: dict, video: str, repeats: int):
+    """Best wall time of each batch size over ``repeats`` rounds (after one
+    warm-up run each), and its features. Rounds alternate the batch sizes,
+    so a change of load on a shared machine hits them all alike."""
+    feats = {size: ex.extract(video)[0] for size, ex in extractors.items()}
+    best = {size: float('inf') for size in extractors}
     for _ in range(repeats):
-        start = time.perf_counter()
-        extractor.extract(video)
-        best = min(best, time.perf_counter() - start)
+        for size, extractor in extractors.items():
+            start = time.perf_counter()
+            extractor.extract(video)
+            best[size] = min(best[size], time.perf_counter() - start)
     return best, feats
 
 
@@ -86,7 +88,6 @@ def main(argv=None):
             batch_size=b, decoder=args.decoder, device=args.device)
             for b in sizes}
         grid = extractors[1].grid
-        steps = None
         print(f'video: {args.frames} frames of {height}p at 30 fps; X3D '
               f'gamma_w={args.gamma_w} ({channels} channels), clip '
               f'{grid.clip_len} x {args.frame_interval} frames, '
@@ -95,17 +96,14 @@ def main(argv=None):
               f'best of {args.repeats}')
         print(f'{"batch":>6}{"clips/s":>10}{"x batch 1":>11}'
               f'{"max |diff|":>12}')
-        ref_time, ref_feats, ok = None, None, True
+        seconds, feats = timed(extractors, str(video), args.repeats)
+        ref_time, ref_feats, ok = seconds[1], feats[1], True
+        steps = ref_feats.shape[0]
         for size in sizes:
-            seconds, feats = timed(extractors[size], str(video),
-                                   args.repeats)
-            steps = feats.shape[0]
-            if ref_time is None:
-                ref_time, ref_feats = seconds, feats
-            diff = float(np.abs(feats - ref_feats).max())
+            diff = float(np.abs(feats[size] - ref_feats).max())
             ok &= diff <= 1e-4 * max(1.0, float(np.abs(ref_feats).max()))
-            print(f'{size:>6}{steps / seconds:>10.1f}'
-                  f'{ref_time / seconds:>10.2f}x{diff:>12.2e}')
+            print(f'{size:>6}{steps / seconds[size]:>10.1f}'
+                  f'{ref_time / seconds[size]:>10.2f}x{diff:>12.2e}')
         print(f'{steps} clips per run; features independent of the batch '
               f'size: {"yes" if ok else "NO"}')
         if not ok:
