@@ -72,7 +72,7 @@ def tiny_config(base: Path, data_root: Path, work_dir: Path,
     data = dict(data_root=str(data_root), class_names=list(CLASSES), **GRID)
     cfg.merge_from_dict(dict(
         model=dict(
-            data_preprocessor=dict(max_seq_len=MAX_SEQ_LEN, pad_divisor=8),
+            data_preprocessor=dict(max_seq_len=MAX_SEQ_LEN),
             backbone=dict(
                 video_backbone=dict(_delete_=True, **video_backbone),
                 pretrained=pretrained, snippets_per_pass=8, **backbone,
@@ -246,9 +246,10 @@ def test_a_video_backbone_as_the_detector_backbone_fails_at_build():
 
 
 def test_standard_tools_run_an_end_to_end_config(video_data, tmp_path):
-    """tools/dist_train.sh (two CPU processes) and tools/test.py on a config
-    inheriting the shipped one, as a user runs them: one epoch from the
-    video files, then the test split scored."""
+    """tools/check_dataset.py, tools/dist_train.sh (two CPU processes) and
+    tools/test.py on a config inheriting the shipped one, as a user runs
+    them: the videos checked, one epoch from the video files, then the test
+    split scored."""
     cfg = tiny_config(X3D_FROZEN, video_data['root'], tmp_path / 'work',
                       X3D_TINY, X3D_TINY_CHANNELS,
                       video_data['x3d']['checkpoint'])
@@ -257,6 +258,12 @@ def test_standard_tools_run_an_end_to_end_config(video_data, tmp_path):
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     path = tmp_path / 'tiny_e2e.py'
     cfg.dump(str(path))
+    check = run_tool(['tools/check_dataset.py', str(path), '--split',
+                      'train'], timeout=240)
+    assert 'all videos OK' in check.stdout
+    steps = [(FRAMES[v] - 8) // 4 + 1 for v in ('train_a', 'train_b')]
+    assert (f'feature length (steps): min {min(steps)}, mean '
+            f'{sum(steps) / 2:.1f}, max {max(steps)}') in check.stdout
     log = run_tool(['tools/dist_train.sh', str(path), 2], timeout=300)
     assert (tmp_path / 'work' / 'epoch_1.pth').exists()
     assert 'loss_cls' in log.stdout
@@ -285,8 +292,8 @@ def test_infer_tool_detects_in_videos_with_an_end_to_end_model(
     spec.loader.exec_module(infer)
     video = video_data['root'] / 'videos' / 'val_a.mp4'
     out = tmp_path / 'dets.json'
-    dets = infer.main([str(path), str(ckpt), str(video), '--top-k', '4',
-                       '--out', str(out), '--show'])
+    dets = infer.run([str(path), str(ckpt), str(video), '--top-k', '4',
+                      '--out', str(out), '--show'])
     assert list(dets) == ['val_a'] and len(dets['val_a']) == 4
     assert all(d['label'] in CLASSES and
                d['segment'][1] <= FRAMES['val_a'] / FPS + 1e-6

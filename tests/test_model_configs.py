@@ -101,3 +101,55 @@ def test_asl_head_on_any_registered_backbone_without_neck():
                               channels=64, num_levels=4)
     cfg.model.neck = None
     train_and_predict(MODELS.build(cfg.model))
+
+
+def load(name):
+    return Config.fromfile(os.path.join(REPO, 'configs', name))
+
+
+def test_schedules_are_derived_from_max_epochs():
+    """No config copies a schedule length: the cosine ends at the train
+    loop's max_epochs (MMEngine fills in `end`), warm-up from lr 0."""
+    for path in CONFIGS:
+        cfg = Config.fromfile(path)
+        for sched in cfg.param_scheduler:
+            assert sched.type == 'LinearWarmupCosineLR', path
+            assert 'end' not in sched and 'T_max' not in sched, path
+            assert sched.get('warmup_start_lr', 0.0) == 0.0
+
+
+def test_recipes_follow_actionformer():
+    verb = load('asl/asl_epic_kitchens_100_verb.py')
+    noun = load('asl/asl_epic_kitchens_100_noun.py')
+    for cfg in (verb, noun):
+        assert cfg.train_cfg.max_epochs == 16 + 5
+        assert cfg.model.head.loss_normalizer.init == 250
+        assert cfg.model.head.test_cfg.nms.sigma == 0.4
+        assert cfg.model.backbone.attn_drop == 0.0
+        assert cfg.model.backbone.max_seq_len == 2304 == \
+            cfg.model.data_preprocessor.max_seq_len
+        crop = cfg.train_dataloader.dataset.pipeline[1]
+        assert crop.max_seq_len == 2304 and crop.min_overlap == 0.3
+    assert verb.model.head.label_smoothing == 0.0
+    assert noun.model.head.label_smoothing == 0.1
+    ego = load('asl/asl_ego4d_mq_slowfast_omnivore_egovlp.py')
+    bb = ego.model.backbone
+    assert bb.in_channels == [2304, 1536, 256]
+    assert bb.stream_channels == [256, 384, 384]
+    assert bb.arch == (2, 2, 7) and len(ego.model.head.strides) == 8
+    assert len(ego.model.head.regress_ranges) == 8
+    assert bb.attn_drop == 0.0 and bb.proj_drop == 0.1 and bb.with_abs_pe
+    assert ego.train_cfg.max_epochs == 10 + 5
+    assert 'resize_length' not in ego.train_dataloader.dataset
+    for cfg in (verb, ego):
+        assert 'voting_threshold' not in cfg.model.head.test_cfg.nms
+        assert cfg.optim_wrapper.constructor == \
+            'ActionFormerOptimWrapperConstructor'
+
+
+def test_stream_projection_config_builds_and_runs():
+    cfg = load('asl/asl_demo.py')
+    cfg.model.backbone.update(in_channels=[20, 12], stream_channels=[8, 8])
+    model = MODELS.build(cfg.model)
+    assert model.backbone.embed.proj.out_channels == 16
+    train_and_predict(model)

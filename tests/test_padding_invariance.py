@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmaction.registry import MODELS
 
-from asl_mmaction.models.layers import AffineDropPath, ChannelLayerNorm, Scale
+from oracles import randomize_norms
 
 C, D, K = 6, 16, 3
 STRIDES = (1, 2, 4, 8)
@@ -49,14 +49,7 @@ def build_detector(backbone, neck):
                   contrastive_loss=dict(
                       type='ActionSensitiveContrastiveLoss'))))
     # trained-like weights: every norm and scale away from its init
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, ChannelLayerNorm):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-1.0, 1.0)
-            elif isinstance(module, (Scale, AffineDropPath)):
-                module.scale.uniform_(0.5, 1.5)
-    return model
+    return randomize_norms(model)
 
 
 def run(model, videos, length):

@@ -15,7 +15,8 @@ from asl_mmaction.models.sensitivity.class_sensitivity import \
 from asl_mmaction.visualization.architecture import draw_architecture
 from asl_mmaction.visualization.sensitivity_curves import (
     draw_sensitivity_curves, gaussian_curves, sensitivity_parameters)
-from asl_mmaction.visualization.timeline import (draw_timelines,
+from asl_mmaction.visualization.timeline import (assign_lanes,
+                                                 draw_timelines,
                                                  draw_video_timeline,
                                                  normalize_video,
                                                  safe_file_name,
@@ -68,19 +69,51 @@ def test_draw_timelines_one_panel_per_video(tmp_path):
     # GT classes {take, open} + kept predictions {take, put, open}
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ['take', 'put', 'open']
-    # scores >= 0.3 are written on their bars, lower ones are not
+    # scores >= 0.3 are written on their bars (with their rank), lower
+    # ones are not drawn
     texts = {t.get_text() for t in ax.texts}
-    assert {'0.95', '0.80', '0.50', '0.31'} <= texts
-    assert '0.29' not in texts and '0.05' not in texts
+    assert texts == {'#1 0.95', '#2 0.80', '#3 0.50', '#4 0.31'}
 
 
-def test_prediction_opacity_follows_score(tmp_path):
+def test_default_draws_the_top_k_whatever_the_scores(tmp_path):
+    """A weak model's scores are low (the demo's best are ~0.15-0.4): the
+    default shows its best predictions instead of hiding them all."""
     video = make_video('v')
-    fig = draw_video_timeline(video, None, CLASSES, score_thr=0.0, top_k=3)
-    bars = fig.axes[0].collections
-    # 2 GT bars (alpha None) then the 3 best predictions, lowest first
-    alphas = [c.get_alpha() for c in bars if c.get_alpha() is not None]
-    assert alphas == pytest.approx([0.5, 0.8, 0.95])
+    video['pred_instances']['scores'] = np.array(
+        [0.14, 0.12, 0.09, 0.05, 0.04, 0.01])
+    fig = draw_video_timeline(video, str(tmp_path / 'v.png'), CLASSES,
+                              top_k=4)
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ['#1 0.14', '#2 0.12', '#3 0.09', '#4 0.05']
+    bars = [c for c in ax.collections if c.get_alpha() is not None]
+    assert len(bars) == 4
+    # equally visible whatever the score (opacity no longer = score)
+    assert {c.get_alpha() for c in bars} == {0.55}
+    assert 'top 4 of 6 predictions' in ax.get_title(loc='left')
+    assert_png(tmp_path / 'v.png')
+
+
+def test_overlapping_predictions_get_their_own_lanes():
+    segments = np.array([[10., 30.], [12., 28.], [40., 50.], [15., 20.]])
+    lanes = assign_lanes(segments, np.arange(4), np.zeros(4, np.int64))
+    # the 2nd overlaps the 1st; the 3rd is free in lane 0; the 4th
+    # overlaps both of the first two
+    assert lanes.tolist() == [0, 1, 0, 2]
+    # another class has its own lanes
+    assert assign_lanes(segments[:2], np.arange(2), np.array([0, 1])
+                        ).tolist() == [0, 0]
+    # more overlaps than lanes: the lane overlapped least
+    many = np.array([[0., 10.]] * 3 + [[0., 2.]])
+    assert assign_lanes(many, np.arange(4), np.zeros(4, np.int64),
+                        max_lanes=3).tolist() == [0, 1, 2, 0]
+
+
+def test_narrow_bars_carry_no_overprinting_label():
+    video = make_video('v')
+    video['duration'] = 5000.0  # 5-second bars are a few pixels wide
+    fig = draw_video_timeline(video, None, CLASSES)
+    assert len(fig.axes[0].texts) == 0
 
 
 def test_select_predictions_threshold_and_top_k():
@@ -239,3 +272,24 @@ def test_visualize_sensitivity_tool(tmp_path):
     tool.main(['sensitivity', str(config), str(ckpt), '--classes', '0', '2',
                '--out', str(out)])
     assert_png(out)
+
+
+def test_sensitivity_class_names_from_checkpoint_or_config(tmp_path,
+                                                           demo_root):
+    from mmengine.config import Config
+    config = tmp_path / 'cfg.py'
+    config.write_text("default_scope = 'mmaction'\n"
+                      "model = dict(type='ClassSensitivityEvaluator', "
+                      "num_classes=4)\n")
+    module = ClassSensitivityEvaluator(num_classes=4)
+    ckpt = tmp_path / 'model.pth'
+    torch.save(dict(state_dict=module.state_dict(),
+                    meta=dict(dataset_meta=dict(classes=CLASSES))), ckpt)
+    tool = _load_tool('visualize')
+    _, names = tool.load_sensitivity_model(str(config), str(ckpt))
+    assert names == list(CLASSES)
+    # no names in the checkpoint: those of the config's dataset
+    cfg = Config.fromfile(str(REPO / 'configs' / 'asl' / 'asl_demo.py'))
+    cfg.test_dataloader.dataset.data_root = str(demo_root)
+    assert tool.config_class_names(cfg)[:2] == ('demo_action_0',
+                                                 'demo_action_1')

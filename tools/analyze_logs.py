@@ -16,6 +16,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from asl_mmaction.visualization.training_curves import (  # noqa: E402
     available_keys, load_json_log, plot_curves, train_time_stats)
+from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 
 def plot_curve(args) -> None:
@@ -56,6 +57,7 @@ def parse_args(argv=None):
     p = sub.add_parser('cal_train_time', help='seconds per iteration')
     p.add_argument('json_logs', nargs='+')
     p.set_defaults(func=cal_train_time)
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     for path in args.json_logs:
         if not osp.isfile(path):
@@ -69,4 +71,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

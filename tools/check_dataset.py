@@ -1,12 +1,16 @@
 """Validate a dataset before training: every video, every feature file.
 
     python tools/check_dataset.py CONFIG [--split train|val|test]
-                                  [--cfg-options KEY=VALUE ...]
+                                  [--work-dir DIR] [--cfg-options ...]
 
 Builds ``{split}_dataloader.dataset`` from the config with bad videos
-collected instead of raised, then loads each video's features (NaN / inf,
-channels, lengths), prints statistics (videos, actions per class,
-durations, feature lengths) and exits with status 1 if any video is bad.
+collected instead of raised, checks labels against the model's
+``model.head.num_classes`` and the class list, reads every feature file
+(NaN / inf, absurd magnitudes, integer dtypes; the results are cached in the
+work dir, ``feature_checks.json``, so a re-run and the check that
+``tools/train.py`` runs before training only read new or changed files),
+prints statistics (videos, actions per class, durations, feature lengths)
+and exits with status 1 if any video is bad.
 """
 import argparse
 import os.path as osp
@@ -14,14 +18,17 @@ import sys
 from collections import Counter
 
 import numpy as np
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
-from tqdm import tqdm
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-import asl_mmaction  # noqa: E402,F401
-from asl_mmaction.datasets import TADDataError  # noqa: E402
-from asl_mmaction.datasets.transforms import LoadTADFeatures  # noqa: E402
+from asl_mmaction.datasets.feature_checks import (  # noqa: E402
+    check_dataset_feature_values)
+from asl_mmaction.datasets.preflight import (  # noqa: E402
+    build_split_dataset, class_list_problem, feature_cache_file,
+    label_problems, model_num_classes)
+from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
+from asl_mmaction.utils.tool_args import load_config  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -29,16 +36,14 @@ def parse_args(argv=None):
     parser.add_argument('config')
     parser.add_argument('--split', default='train',
                         choices=['train', 'val', 'test'])
+    parser.add_argument('--work-dir', help='where the feature-check cache '
+                        'lives (default: the config\'s work dir, as '
+                        'tools/train.py resolves it)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return parser.parse_args(argv)
-
-
-def build_dataset(cfg: Config, split: str):
-    """The split's dataset, with bad videos collected, not raised."""
-    from mmaction.registry import DATASETS
-    dataset_cfg = cfg[f'{split}_dataloader']['dataset'].copy()
-    dataset_cfg.update(skip_bad_videos=True, pipeline=[])
-    return DATASETS.build(dataset_cfg)
+    add_debug_arg(parser)
+    args = parser.parse_args(argv)
+    args.launcher = 'none'
+    return args
 
 
 def summarize(infos, lengths, classes) -> str:
@@ -66,34 +71,37 @@ def summarize(infos, lengths, classes) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
-    try:
-        dataset = build_dataset(cfg, args.split)
-    except TADDataError as exc:
-        print(f'ERROR: {exc}')
-        return 1
+    dataset = build_split_dataset(cfg, args.split, collect_bad=True)
     bad = list(dataset.bad_videos)
-    loader = LoadTADFeatures(check_finite=True)
-    good_infos, lengths = [], []
-    for idx in tqdm(range(len(dataset)), desc='checking videos'):
-        info = dataset.get_data_info(idx)
-        try:
-            lengths.append(loader(info)['feat_len'])
-            good_infos.append(info)
-        except TADDataError as exc:
-            bad.append((info['video_name'], str(exc)))
-    print(summarize(good_infos, lengths, dataset.metainfo['classes']))
+    num_classes = model_num_classes(cfg)
+    class_problem = None
+    if num_classes is not None:
+        bad += label_problems(dataset, num_classes)
+        class_problem = class_list_problem(dataset, num_classes)
+    values = check_dataset_feature_values(dataset, feature_cache_file(cfg),
+                                          progress=True)
+    bad += values['bad']
+    bad_names = {name for name, _ in bad}
+    good = [dataset.get_data_info(i) for i in range(len(dataset))]
+    good = [d for d in good if d['video_name'] not in bad_names]
+    lengths = [values['steps'][d['video_name']] for d in good]
+    print(summarize(good, lengths, dataset.metainfo['classes']))
+    print(f"\nfeature values: {values['read']} file(s) read, "
+          f"{values['cached']} unchanged since the last check "
+          f"({feature_cache_file(cfg)}), {values['seconds']:.1f} s")
+    if class_problem:
+        print(f'\nERROR: {class_problem}')
     if bad:
         print(f'\n{len(bad)} bad video(s):')
         for name, reason in bad:
             print(f'  {name}: {reason}')
+    if bad or class_problem:
         return 1
     print('\nall videos OK')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

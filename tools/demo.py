@@ -22,6 +22,7 @@ from asl_mmaction.evaluation.random_baseline import (  # noqa: E402
     dataset_ground_truth, random_baseline_metrics)
 from asl_mmaction.utils.checkpoint import last_checkpoint_cfg  # noqa: E402
 from asl_mmaction.utils.work_dir import check_work_dir  # noqa: E402
+from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -33,6 +34,7 @@ def parse_args():
     parser.add_argument('--work-dir', default='work_dirs/asl_demo')
     parser.add_argument('--data-root', default='data/demo')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_debug_arg(parser)
     return parser.parse_args()
 
 
@@ -83,4 +85,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

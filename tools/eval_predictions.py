@@ -27,6 +27,7 @@ from asl_mmaction.evaluation.functional import (atomic_write_json,
                                                 load_predictions,
                                                 read_tad_annotations)
 from asl_mmaction.evaluation.metrics import TADMetric
+from asl_mmaction.utils.cli import add_debug_arg, run_main
 
 DATASETS = ('ego4d_mq', 'epic_kitchens_100')
 
@@ -51,6 +52,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--per-class', action='store_true',
                         help='also print the AP of every class')
     parser.add_argument('--out', default=None, help='write metrics to .json')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -110,4 +112,4 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    sys.exit(run_main(main))

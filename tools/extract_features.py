@@ -17,7 +17,10 @@ frames at ``fps``, from a window of ``num_frames`` frames) and
 ``FEATURES/<name>.npy.json``, the sidecar with that grid, the video and the
 recognizer, which the datasets and ``tools/infer.py`` read. A rerun skips
 the videos already done; a video that cannot be decoded is named and
-skipped (exit status 3 at the end when any failed).
+skipped (exit status 3 at the end when any failed). Bad input (a missing
+video list, a folder holding features of other settings, an unusable test
+pipeline) stops the run before any work, as one message (status 1;
+``--debug`` for the traceback).
 
 The clip is the recognizer's: its test pipeline's decoder, ``clip_len`` and
 ``frame_interval`` (window ``num_frames = clip_len * frame_interval`` unless
@@ -36,7 +39,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import asl_mmaction  # noqa: E402,F401
 from asl_mmaction.apis import (RecognizerFeatureExtractor,  # noqa: E402
                                extract_videos, list_videos)
-from asl_mmaction.datasets.tad_errors import TADDataError  # noqa: E402
+from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -71,6 +74,7 @@ def parse_args(argv=None):
     parser.add_argument('--launcher', choices=['none', 'pytorch'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -101,7 +105,10 @@ def gather(summary: dict, world_size: int) -> dict:
     return {k: [x for part in parts for x in part[k]] for k in summary}
 
 
-def main(argv=None) -> dict:
+def extract(argv=None) -> dict:
+    """Run the extraction; returns the merged summary (``written``,
+    ``skipped``, ``failed``). Bad input raises (``TADDataError`` /
+    ``ToolError``)."""
     args = parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     rank, world_size, device = setup_processes(args.launcher)
@@ -132,9 +139,6 @@ def main(argv=None) -> dict:
             log=lambda msg: print(msg, file=sys.stderr, flush=True))
         summary = gather(summary, world_size)
         clean = True
-    except (TADDataError, ValueError, FileNotFoundError) as exc:
-        print(f'extract_features: {exc}', file=sys.stderr)
-        raise SystemExit(2)
     finally:
         if args.launcher != 'none':
             from asl_mmaction.utils.dist_utils import shutdown_distributed
@@ -144,10 +148,14 @@ def main(argv=None) -> dict:
               f"{len(summary['skipped'])}, failed {len(summary['failed'])}")
         for name, reason in summary['failed']:
             print(f'  FAILED {name}: {reason}')
-    if summary['failed']:
-        raise SystemExit(3)
     return summary
 
 
+def main(argv=None) -> int:
+    """Exit status: 0, 3 when a video failed (the others are written), 1
+    on bad input (printed as one block by ``run_main``)."""
+    return 3 if extract(argv)['failed'] else 0
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

@@ -23,7 +23,9 @@ duration) comes from each feature file's sidecar (``<file>.json``, written
 by ``tools/extract_features.py``) when it has one, else from the flags, else
 from the config's test dataset; a flag that contradicts a sidecar is an
 error. Feature channels are checked against the model before anything runs.
-Class names come from the checkpoint (``meta.dataset_meta``).
+Class names come from the checkpoint (``meta.dataset_meta``). Bad input is
+reported as one message naming the file (exit status 1; ``--debug`` for the
+traceback).
 """
 import argparse
 import os
@@ -46,7 +48,8 @@ from asl_mmaction.datasets.feature_io import (make_source,  # noqa: E402
                                               write_json_atomic)
 from asl_mmaction.datasets.tad_errors import TADDataError  # noqa: E402
 from asl_mmaction.datasets.video_snippets import VIDEO_SUFFIXES  # noqa
-from asl_mmaction.utils import trust_checkpoint  # noqa: E402
+from asl_mmaction.utils import trusted_checkpoints  # noqa: E402
+from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 from mmaction.registry import MODELS, TRANSFORMS  # noqa: E402
 
 END_TO_END_BACKBONES = ('VideoSnippetEncoder', )
@@ -81,6 +84,7 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='write detections to this JSON file')
     parser.add_argument('--show', action='store_true',
                         help='a timeline PNG per video next to --out')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -213,9 +217,9 @@ def video_records(videos: List[str], cfg: Config) -> List[dict]:
 # ------------------------------------------------------------------ running
 def load_model(cfg: Config, checkpoint: str, device: str):
     model = MODELS.build(cfg.model)
-    trust_checkpoint(checkpoint)  # named on the command line
-    ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
-                           logger='silent')
+    with trusted_checkpoints([checkpoint]):  # named on the command line
+        ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
+                               logger='silent')
     classes = ckpt.get('meta', {}).get('dataset_meta', {}).get('classes')
     return model.to(device).eval(), classes
 
@@ -273,37 +277,35 @@ def draw(results: Dict[str, dict], out: Optional[str], classes) -> List[str]:
     return written
 
 
-def main(argv=None):
+def run(argv=None) -> Dict[str, list]:
+    """Detect; returns ``{video: detections}``. Bad input raises
+    ``TADDataError`` / ``ToolError`` before the model runs."""
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     videos = [p for p in args.inputs if is_video(p)]
     files = [p for p in args.inputs if not is_video(p)]
     end_to_end = cfg.model.backbone.get('type') in END_TO_END_BACKBONES
-    try:
-        if end_to_end:
-            if files:
-                raise TADDataError(
-                    f'{files[0]}: {args.config} detects from video frames '
-                    '(end to end); give videos, not feature files')
-            records = video_records(videos, cfg)
-            pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
-            model, classes = load_model(cfg, args.checkpoint, args.device)
-        else:
-            if videos:
-                files += extract_for_videos(videos, cfg, args)
-            settings = feature_settings(cfg, args)
-            records = [build_sample(p, settings_of_file(p, settings, args),
-                                    args.npz_key) for p in files]
-            model, classes = load_model(cfg, args.checkpoint, args.device)
-            check_channels(model, records)
-            pipeline = Compose([TRANSFORMS.build(dict(type='LoadTADFeatures')),
-                                TRANSFORMS.build(dict(type='PackTADInputs'))])
-        if not records:
-            raise TADDataError('no video or feature file left to detect in')
-    except TADDataError as exc:
-        print(f'infer: {exc}', file=sys.stderr)
-        raise SystemExit(2)
+    if end_to_end:
+        if files:
+            raise TADDataError(
+                f'{files[0]}: {args.config} detects from video frames '
+                '(end to end); give videos, not feature files')
+        records = video_records(videos, cfg)
+        pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
+        model, classes = load_model(cfg, args.checkpoint, args.device)
+    else:
+        if videos:
+            files += extract_for_videos(videos, cfg, args)
+        settings = feature_settings(cfg, args)
+        records = [build_sample(p, settings_of_file(p, settings, args),
+                                args.npz_key) for p in files]
+        model, classes = load_model(cfg, args.checkpoint, args.device)
+        check_channels(model, records)
+        pipeline = Compose([TRANSFORMS.build(dict(type='LoadTADFeatures')),
+                            TRANSFORMS.build(dict(type='PackTADInputs'))])
+    if not records:
+        raise TADDataError('no video or feature file left to detect in')
     results = detect(model, records, pipeline, args.batch_size,
                      args.score_thr, args.top_k, classes)
     for name, result in results.items():
@@ -323,5 +325,10 @@ def main(argv=None):
     return detections
 
 
+def main(argv=None) -> int:
+    run(argv)
+    return 0
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

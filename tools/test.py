@@ -12,10 +12,12 @@ import sys
 from mmengine.config import Config
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from asl_mmaction.utils import trusted_checkpoints  # noqa: E402
+from asl_mmaction.utils.cli import (ToolError, add_debug_arg,  # noqa: E402
+                                    run_main)
+from asl_mmaction.utils.dist_utils import run_runner  # noqa: E402
 from asl_mmaction.utils.tool_args import (  # noqa: E402
     add_common_args, load_config, parse_common)
-from asl_mmaction.utils import trust_checkpoint  # noqa: E402
-from asl_mmaction.utils.dist_utils import run_runner  # noqa: E402
 
 
 def parse_args():
@@ -33,10 +35,13 @@ def parse_args():
     parser.add_argument('--show-dir',
                         help='draw a timeline per video into this folder')
     add_common_args(parser)
+    add_debug_arg(parser)
     return parse_common(parser)
 
 
 def merge_args(cfg: Config, args) -> Config:
+    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
+        raise ToolError(f'checkpoint {args.checkpoint} does not exist')
     cfg.load_from = args.checkpoint
     evaluator = dict(cfg.test_evaluator)
     if args.out:
@@ -45,7 +50,7 @@ def merge_args(cfg: Config, args) -> Config:
                          submission_format=args.out_format)
     if args.format_only:
         if not args.out:
-            raise SystemExit('--format-only needs --out FILE')
+            raise ToolError('--format-only needs --out FILE')
         evaluator['format_only'] = True
     if args.protocol:
         evaluator['protocol'] = args.protocol
@@ -59,9 +64,10 @@ def merge_args(cfg: Config, args) -> Config:
 def main():
     args = parse_args()
     cfg = merge_args(load_config(args), args)
-    trust_checkpoint(args.checkpoint)  # named by the user
-    run_runner(cfg, args.launcher, 'test')
+    # An older checkpoint that the user named may be loaded in full.
+    with trusted_checkpoints([args.checkpoint]):
+        run_runner(cfg, args.launcher, 'test')
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

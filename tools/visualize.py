@@ -3,11 +3,17 @@
     # ground truth vs predictions, one PNG per video (+ overview.png)
     python tools/visualize.py timeline PREDICTIONS.json \\
         --ann-file ANN --dataset ego4d_mq|epic_kitchens_100 \\
-        [--subset val] [--task verb] --out DIR [--score-thr 0.3]
+        [--subset val] [--task verb] --out DIR [--top-k 10] [--score-thr 0]
 
     # class-level sensitivity Gaussians of a trained model
     python tools/visualize.py sensitivity CONFIG CHECKPOINT \\
-        --classes 0 3 5 --out FILE.png [--ann-file ANN]
+        --classes 0 3 5 --out FILE.png
+
+``--top-k`` best predictions per video are drawn whatever their scores (a
+model's scores are relative: the demo model's best are ~0.15);
+``--score-thr`` hides lower ones as well. The sensitivity plot names the
+classes from the config's dataset (``--ann-file`` to read them from an
+annotation file instead).
 
 ``PREDICTIONS.json`` is what ``tools/test.py --out`` (the metric) writes,
 in the ``ego4d_mq`` or ``actionformer`` layout. ``ANN`` is the converted
@@ -23,8 +29,11 @@ from tqdm import tqdm  # noqa: E402
 
 from asl_mmaction.evaluation.functional import (  # noqa: E402
     load_predictions, read_tad_annotations)
+from asl_mmaction.utils.cli import (ToolError, add_debug_arg,  # noqa: E402
+                                    run_main)
 from asl_mmaction.visualization.timeline import (  # noqa: E402
-    draw_timelines, draw_video_timeline, safe_file_name)
+    DEFAULT_SCORE_THR, DEFAULT_TOP_K, draw_timelines, draw_video_timeline,
+    safe_file_name)
 
 DATASETS = ('ego4d_mq', 'epic_kitchens_100')
 
@@ -39,11 +48,11 @@ def timeline_videos(pred_file: str, ann_file: str, dataset: str,
         and the prediction videos missing from the annotations.
     """
     if dataset not in DATASETS:
-        raise ValueError(f'--dataset must be one of {DATASETS}, '
-                         f'got {dataset!r}')
+        raise ToolError(f'--dataset must be one of {DATASETS}, '
+                        f'got {dataset!r}')
     if dataset == 'ego4d_mq' and not ann_file.endswith('.json'):
-        raise ValueError(f'{ann_file}: Ego4D-MQ annotations are the '
-                         'converted JSON file')
+        raise ToolError(f'{ann_file}: Ego4D-MQ annotations are the '
+                        'converted JSON file')
     # An EPIC CSV is one split already; JSON files hold several.
     gt, classes = read_tad_annotations(
         ann_file, subset=None if ann_file.endswith('.csv') else subset,
@@ -51,9 +60,9 @@ def timeline_videos(pred_file: str, ann_file: str, dataset: str,
     preds = load_predictions(pred_file, classes=classes)
     unknown = sorted(set(preds) - set(gt))
     if preds and len(unknown) == len(preds):
-        raise ValueError(f'{pred_file}: none of its {len(preds)} videos is '
-                         f'in {ann_file} (subset {subset!r}); wrong file or '
-                         'subset?')
+        raise ToolError(f'{pred_file}: none of its {len(preds)} videos is '
+                        f'in {ann_file} (subset {subset!r}); wrong file or '
+                        'subset?')
     videos = []
     for name, info in gt.items():
         if name not in preds:
@@ -77,11 +86,11 @@ def run_timeline(args) -> None:
         videos = [v for v in videos if v['video_name'] in wanted]
         missing = wanted - {v['video_name'] for v in videos}
         if missing:
-            raise SystemExit(f'videos not found: {sorted(missing)}')
+            raise ToolError(f'videos not found: {sorted(missing)}')
     if args.max_videos is not None:
         videos = videos[:args.max_videos]
     if not videos:
-        raise SystemExit('no video to draw')
+        raise ToolError('no video to draw')
     os.makedirs(args.out, exist_ok=True)
     for video in tqdm(videos, desc='timelines', unit='video'):
         draw_video_timeline(
@@ -96,12 +105,20 @@ def run_timeline(args) -> None:
 def load_sensitivity_evaluator(config: str, checkpoint: str):
     """Build the model of ``config``, load ``checkpoint`` and return its
     ``ClassSensitivityEvaluator``."""
+    evaluator, _ = load_sensitivity_model(config, checkpoint)
+    return evaluator
+
+
+def load_sensitivity_model(config: str, checkpoint: str):
+    """``(ClassSensitivityEvaluator, class names or None)`` of a trained
+    model: the names the checkpoint was trained with (its
+    ``meta.dataset_meta``), else those of the config's dataset."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
 
     import asl_mmaction  # noqa: F401  (registers the components)
-    from asl_mmaction.utils import trust_checkpoint
+    from asl_mmaction.utils import trusted_checkpoints
     from asl_mmaction.visualization.sensitivity_curves import \
         find_class_sensitivity
     from mmaction.registry import MODELS
@@ -109,21 +126,44 @@ def load_sensitivity_evaluator(config: str, checkpoint: str):
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     model = MODELS.build(cfg.model)
-    trust_checkpoint(checkpoint)  # named by the user
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    if not osp.isfile(checkpoint):
+        raise ToolError(f'checkpoint {checkpoint} does not exist')
+    with trusted_checkpoints([checkpoint]):  # named by the user
+        ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
+                               logger='silent')
     evaluator = find_class_sensitivity(model)
     if evaluator is None:
-        raise SystemExit(f'{config}: the model has no '
-                         'ClassSensitivityEvaluator (an ActionFormer '
-                         'baseline?), nothing to draw')
-    return evaluator
+        raise ToolError(f'{config}: the model has no '
+                        'ClassSensitivityEvaluator (an ActionFormer '
+                        'baseline?), nothing to draw')
+    meta = (ckpt.get('meta') or {}).get('dataset_meta') or {}
+    classes = meta.get('classes') or config_class_names(cfg)
+    return evaluator, None if classes is None else list(classes)
+
+
+def config_class_names(cfg):
+    """Class names of the config's test (else val, train) dataset, None
+    when it cannot be built (e.g. its annotation file is elsewhere)."""
+    from asl_mmaction.datasets.preflight import build_split_dataset
+    for split in ('test', 'val', 'train'):
+        if not cfg.get(f'{split}_dataloader'):
+            continue
+        try:
+            dataset = build_split_dataset(cfg, split)
+        except Exception as exc:  # data not here: label ids instead
+            print(f'warning: class names not read from the config\'s '
+                  f'{split} dataset ({type(exc).__name__}: {exc}); pass '
+                  '--ann-file for names')
+            return None
+        return dataset.metainfo.get('classes')
+    return None
 
 
 def run_sensitivity(args) -> None:
     from asl_mmaction.visualization.sensitivity_curves import \
         draw_sensitivity_curves
-    evaluator = load_sensitivity_evaluator(args.config, args.checkpoint)
-    class_names = None
+    evaluator, class_names = load_sensitivity_model(args.config,
+                                                    args.checkpoint)
     if args.ann_file:
         _, class_names = read_tad_annotations(args.ann_file,
                                               task=args.task)
@@ -145,9 +185,10 @@ def parse_args(argv=None):
     p.add_argument('--task', default='verb', choices=['verb', 'noun'],
                    help='EPIC-KITCHENS classes')
     p.add_argument('--out', required=True, help='output folder')
-    p.add_argument('--score-thr', type=float, default=0.3)
-    p.add_argument('--top-k', type=int, default=20,
-                   help='at most this many predictions per video')
+    p.add_argument('--top-k', type=int, default=DEFAULT_TOP_K,
+                   help='draw the best this many predictions per video')
+    p.add_argument('--score-thr', type=float, default=DEFAULT_SCORE_THR,
+                   help='also hide predictions scoring below this')
     p.add_argument('--max-videos', type=int)
     p.add_argument('--videos', nargs='+', help='only these videos')
     p.set_defaults(func=run_timeline)
@@ -156,11 +197,15 @@ def parse_args(argv=None):
     p.add_argument('checkpoint')
     p.add_argument('--classes', type=int, nargs='+',
                    help='class ids (default: the first 6)')
-    p.add_argument('--ann-file', help='annotation file, for class names')
+    p.add_argument('--ann-file', help='read the class names from this '
+                   'annotation file (default: the checkpoint\'s, else the '
+                   'config dataset\'s)')
     p.add_argument('--task', default='verb', choices=['verb', 'noun'],
                    help='EPIC-KITCHENS classes (with --ann-file)')
     p.add_argument('--out', required=True, help='PNG to write')
     p.set_defaults(func=run_sensitivity)
+    for p in sub.choices.values():
+        add_debug_arg(p)
     return parser.parse_args(argv)
 
 
@@ -170,4 +215,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

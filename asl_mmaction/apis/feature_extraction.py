@@ -32,7 +32,8 @@ from asl_mmaction.datasets.video_snippets import (VIDEO_SUFFIXES,
                                                   SnippetGrid,
                                                   VideoFrameReader)
 from asl_mmaction.models.video_encoders.pooling import pool_snippet_features
-from asl_mmaction.utils import trust_checkpoint
+from asl_mmaction.utils import trusted_checkpoints
+from asl_mmaction.utils.cli import ToolError
 
 INIT_TO_DECODER = {'DecordInit': 'decord', 'OpenCVInit': 'opencv',
                    'PyAVInit': 'opencv', 'PIMSInit': 'opencv'}
@@ -55,7 +56,7 @@ def parse_test_pipeline(pipeline: Sequence[dict]) -> dict:
         ``CenterCrop``) and ``input_format``.
 
     Raises:
-        ValueError: no sampling step / ``FormatShape``, or a random frame
+        ToolError: no sampling step / ``FormatShape``, or a random frame
             transform (features would change from run to run).
     """
     out = dict(decoder=None, clip_len=None, frame_interval=1,
@@ -78,16 +79,16 @@ def parse_test_pipeline(pipeline: Sequence[dict]) -> dict:
             if kind in MULTI_VIEW_CROPS:
                 step = dict(type='CenterCrop', crop_size=step['crop_size'])
             if kind.startswith('Random') or kind in ('Flip', 'ColorJitter'):
-                raise ValueError(
+                raise ToolError(
                     f'the test pipeline holds the random transform {kind}; '
                     'features would differ from run to run: give a test '
                     'pipeline (Resize / CenterCrop)')
             out['frame_transforms'].append(step)
     if out['clip_len'] is None:
-        raise ValueError('the test pipeline has no SampleFrames step: cannot '
+        raise ToolError('the test pipeline has no SampleFrames step: cannot '
                          'tell how many frames a clip has (set --clip-len)')
     if out['input_format'] not in ('NCTHW', 'NCHW'):
-        raise ValueError(f"the test pipeline's FormatShape input_format is "
+        raise ToolError(f"the test pipeline's FormatShape input_format is "
                          f"{out['input_format']!r}; only NCTHW (3-D "
                          'recognizers) and NCHW (2-D) are supported')
     return out
@@ -183,10 +184,12 @@ class RecognizerFeatureExtractor:
         self.batch_size = int(batch_size)
         self.chunk_frames = int(chunk_frames)
         self.checkpoint = checkpoint
-        if checkpoint and osp.isfile(checkpoint):
-            trust_checkpoint(checkpoint)  # named by the user
         self.device = torch.device(device)
-        self.model = init_recognizer(cfg, checkpoint, device=self.device)
+        # named by the user: may be loaded in full if the safe loader
+        # refuses it (an older MMEngine checkpoint), for this load only
+        with trusted_checkpoints([checkpoint if checkpoint and osp.isfile(
+                checkpoint) else None]):
+            self.model = init_recognizer(cfg, checkpoint, device=self.device)
         self.backbone_type = cfg.model.backbone.get('type', '?')
 
     @staticmethod

@@ -16,6 +16,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from .annotation_files import normalize_subsets
+from .feature_checks import DEFAULT_MAX_ABS
 from .feature_io import check_feature_grid, make_source, peek_shape
 from .tad_errors import TADDataError, summarize_bad_videos
 
@@ -81,6 +82,10 @@ class BaseTADDataset(BaseDataset):
             None disables the check.
         check_features (bool): Check every feature file's shape at build
             time (memory-mapped, cheap).
+        max_abs_feature (float): Largest feature magnitude accepted by the
+            value check that ``tools/train.py`` and
+            ``tools/check_dataset.py`` run on every file
+            (``feature_checks.py``). Defaults to 1e4.
         dedup_tol (float): Tolerance in seconds of the training-target
             de-duplication.
         **kwargs: ``data_root``, ``data_prefix``, ``test_mode``,
@@ -112,6 +117,7 @@ class BaseTADDataset(BaseDataset):
                  boundary_tolerance: Tuple[float, float] = (1.0, 0.02),
                  length_tolerance: Optional[float] = 0.2,
                  check_features: bool = True,
+                 max_abs_feature: float = DEFAULT_MAX_ABS,
                  dedup_tol: float = 1e-3,
                  data_prefix: Optional[dict] = None,
                  **kwargs) -> None:
@@ -150,6 +156,7 @@ class BaseTADDataset(BaseDataset):
         self.boundary_tolerance = tuple(boundary_tolerance)
         self.length_tolerance = length_tolerance
         self.check_features = check_features
+        self.max_abs_feature = float(max_abs_feature)
         self.dedup_tol = dedup_tol
         self.bad_videos: List[Tuple[str, str]] = []
         super().__init__(ann_file=ann_file, pipeline=list(pipeline),
@@ -198,7 +205,10 @@ class BaseTADDataset(BaseDataset):
                       + summarize_bad_videos(self.bad_videos),
                       logger='current', level=logging.WARNING)
         if not data_list:
-            raise TADDataError(f'every video of {self.ann_file} is bad')
+            raise TADDataError(
+                f'every one of the {len(records)} videos of {self.ann_file} '
+                'is bad (skip_bad_videos skipped them all):\n'
+                + summarize_bad_videos(self.bad_videos))
         return data_list
 
     def filter_data(self) -> List[dict]:
@@ -207,11 +217,29 @@ class BaseTADDataset(BaseDataset):
         if not drop:
             return self.data_list
         kept = [d for d in self.data_list if len(d['segments'])]
+        if self.data_list and not kept:
+            raise TADDataError(self._why_no_ground_truth())
         if len(kept) < len(self.data_list):
             print_log(f'{type(self).__name__}: dropped '
                       f'{len(self.data_list) - len(kept)} videos without '
                       'ground truth (filter_empty_gt)', logger='current')
         return kept
+
+    def _why_no_ground_truth(self) -> str:
+        """The message when ``filter_empty_gt`` would drop every video."""
+        n = len(self.data_list)
+        annotated = sum(len(d['ann_segments']) for d in self.data_list)
+        subsets = sorted(self.subsets) if self.subsets else 'all'
+        if annotated:  # segments exist, but none survived clipping
+            reason = (f'their {annotated} annotated segments all lie '
+                      'outside the videos once clipped to [0, duration]')
+        else:
+            reason = ('the annotation file has no labelled segment for them '
+                      '(an unlabelled split, or a missing label column?)')
+        return (f'{self.ann_file}: none of the {n} videos of subset '
+                f'{subsets} has a ground-truth segment: {reason}; '
+                'filter_empty_gt=True drops such videos, so nothing is left '
+                'to train on')
 
     def build_data_info(self, record: dict) -> dict:
         """Validate one record; the data info ``LoadTADFeatures`` reads."""

@@ -39,7 +39,7 @@ def resolve_decoder(decoder: str = 'auto') -> str:
     """``'opencv'`` / ``'decord'``; ``'auto'`` is decord when it imports
     (faster random access), else OpenCV (always there)."""
     if decoder not in ('auto', ) + tuple(DECODERS):
-        raise ValueError(f"decoder must be 'auto', 'opencv' or 'decord', got "
+        raise TADDataError(f"decoder must be 'auto', 'opencv' or 'decord', got "
                          f'{decoder!r}')
     if decoder == 'opencv':
         return decoder
@@ -48,8 +48,8 @@ def resolve_decoder(decoder: str = 'auto') -> str:
     except ImportError as exc:
         if decoder == 'auto':
             return 'opencv'
-        raise ImportError("decoder='decord' needs `pip install decord`; "
-                          "decoder='opencv' works without it") from exc
+        raise TADDataError("decoder='decord' needs `pip install decord`; "
+                           "decoder='opencv' works without it") from exc
     return 'decord'
 
 
@@ -74,13 +74,13 @@ class SnippetGrid:
         for name in ('feat_stride', 'num_frames', 'clip_len'):
             value = getattr(self, name)
             if int(value) != value or value < 1:
-                raise ValueError(f'{name} must be a positive integer, got '
+                raise TADDataError(f'{name} must be a positive integer, got '
                                  f'{value!r}')
         if self.clip_len > self.num_frames:
-            raise ValueError(f'clip_len ({self.clip_len}) cannot exceed the '
+            raise TADDataError(f'clip_len ({self.clip_len}) cannot exceed the '
                              f'window num_frames ({self.num_frames})')
         if self.fps is not None and not self.fps > 0:
-            raise ValueError(f'fps must be positive, got {self.fps!r}')
+            raise TADDataError(f'fps must be positive, got {self.fps!r}')
 
     def frame_offsets(self) -> np.ndarray:
         """``int64 [clip_len]``: frames of a window given to the backbone."""

@@ -1,5 +1,5 @@
-from .checkpoint import install_checkpoint_loader, trust_checkpoint
+from .checkpoint import trust_checkpoint, trusted_checkpoints
 from .dist_utils import prepare_distributed, shutdown_distributed
 
-__all__ = ['install_checkpoint_loader', 'trust_checkpoint',
+__all__ = ['trust_checkpoint', 'trusted_checkpoints',
            'prepare_distributed', 'shutdown_distributed']

@@ -1,65 +1,179 @@
-"""Checkpoint loading under torch >= 2.6 (``weights_only=True`` by default).
+"""Checkpoints that load under torch's ``weights_only=True`` default.
 
-MMEngine checkpoints hold the message hub's ``HistoryBuffer`` objects, which
-pickle bound methods through ``getattr``; allow-listing ``getattr`` would
-make every load unsafe. So the safety default stays on, and a checkpoint is
-loaded in full only when the user named it (or the work dir holding it)
-explicitly: ``tools/train.py`` trusts its ``--resume`` file, ``load_from``
-and its own work dir, ``tools/test.py`` / ``tools/infer.py`` their
-checkpoint argument. Other paths can be trusted with
-``ASL_TRUSTED_CHECKPOINTS`` (paths or folders separated by ``os.pathsep``).
-Anything else is loaded with ``weights_only=True`` plus a short allow-list
-of numpy types, which is enough for plain weight files.
+torch >= 2.6 loads with ``weights_only=True``: only tensors and plain
+Python containers and scalars unpickle. An MMEngine checkpoint holds more:
+the message hub's ``HistoryBuffer`` objects (which pickle bound methods
+through ``getattr``) and numpy arrays and scalars. Rather than loosening the
+loader, this project writes checkpoints that need no loosening:
+:func:`to_plain` turns every such object into tensors and plain types when a
+checkpoint is saved and :func:`from_plain` turns them back when it is
+loaded (``PlainCheckpointHook``, registered in
+``configs/_base_/default_runtime.py``). MMEngine's own loader, unchanged,
+then reads them: ``load_from``, ``resume`` and ``Pretrained`` init behave
+as in any MMEngine process.
+
+Older checkpoints (or foreign MMEngine ones) still hold pickled objects.
+Loading those is opt-in and scoped: inside :func:`trusted_checkpoints`
+(used by this repository's tools for the files the user named on the
+command line) a named file that torch's safe loader refuses is loaded in
+full, with a warning; every other file goes to MMEngine's loader as usual,
+and leaving the block restores MMEngine's loader.
 """
+import contextlib
+import logging
 import os
 import os.path as osp
-from typing import Optional, Set
+import pickle
+from typing import Any, Callable, Iterable, Iterator, Optional, Set
 
 import numpy as np
 import torch
+from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import CheckpointLoader
 
-_TRUSTED: Set[str] = set()
+# Tags of the plain encodings (dict keys no MMEngine checkpoint uses).
+_NUMPY_TAG = '__numpy__'
+_HISTORY_TAG = '__history_buffer__'
 
-# Plain data types seen in MMEngine checkpoints, none of them callable in a
-# harmful way.
-_SAFE_CLASSES = [np.core.multiarray._reconstruct, np.ndarray, np.dtype] + [
-    type(np.dtype(t)) for t in ('float64', 'float32', 'float16', 'int64',
-                                'int32', 'int16', 'int8', 'uint8', 'bool')]
+
+# ----------------------------------------------------------------- codec
+def _encode_numpy(value) -> dict:
+    """An ndarray or numpy scalar as ``{tag: kind, dtype, shape, data}``:
+    the raw bytes in a uint8 tensor, so every dtype round-trips exactly."""
+    array = np.asarray(value)
+    raw = torch.frombuffer(bytearray(array.tobytes()), dtype=torch.uint8) \
+        if array.nbytes else torch.zeros(0, dtype=torch.uint8)
+    return {_NUMPY_TAG: 'scalar' if isinstance(value, np.generic) else
+            'ndarray', 'dtype': array.dtype.str,
+            'shape': list(array.shape), 'data': raw}
+
+
+def _decode_numpy(value: dict):
+    array = np.frombuffer(value['data'].numpy().tobytes(),
+                          dtype=np.dtype(value['dtype'])).reshape(
+                              value['shape']).copy()
+    return array[()] if value[_NUMPY_TAG] == 'scalar' else array
+
+
+def _same_dict(original: dict, items) -> dict:
+    """A dict of ``original``'s type with ``items``, keeping the
+    ``_metadata`` attribute that module state dicts carry."""
+    new = type(original)(items)
+    if hasattr(original, '_metadata'):
+        new._metadata = original._metadata
+    return new
+
+
+def to_plain(obj: Any) -> Any:
+    """A copy of ``obj`` that ``torch.load(weights_only=True)`` accepts.
+
+    ``HistoryBuffer`` and numpy arrays / scalars (not of ``object`` dtype)
+    become tagged dicts of tensors and plain values; containers are
+    rebuilt with their own type
+    (``dict``, ``OrderedDict``, ``list``, ``tuple``); tensors and plain
+    values are kept as they are (not copied). :func:`from_plain` inverts it.
+    """
+    if isinstance(obj, HistoryBuffer):
+        return {_HISTORY_TAG: dict(
+            log_history=_encode_numpy(obj._log_history),
+            count_history=_encode_numpy(obj._count_history),
+            max_length=int(obj.max_length))}
+    if isinstance(obj, (np.ndarray, np.generic)) and obj.dtype != object:
+        return _encode_numpy(obj)
+    if isinstance(obj, dict):
+        return _same_dict(obj, ((k, to_plain(v)) for k, v in obj.items()))
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, '_fields'):
+        return type(obj)(to_plain(v) for v in obj)
+    return obj
+
+
+def from_plain(obj: Any) -> Any:
+    """Invert :func:`to_plain` (untagged input comes back unchanged)."""
+    if isinstance(obj, dict):
+        if _HISTORY_TAG in obj:
+            state = obj[_HISTORY_TAG]
+            return HistoryBuffer(_decode_numpy(state['log_history']),
+                                 _decode_numpy(state['count_history']),
+                                 state['max_length'])
+        if _NUMPY_TAG in obj:
+            return _decode_numpy(obj)
+        return _same_dict(obj, ((k, from_plain(v)) for k, v in obj.items()))
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, '_fields'):
+        return type(obj)(from_plain(v) for v in obj)
+    return obj
+
+
+# ------------------------------------------- opt-in, scoped full loading
+_TRUSTED: Set[str] = set()
+_MMENGINE_LOADER: Optional[Callable] = None
+
+
+def _is_trusted(path: str) -> bool:
+    real = osp.realpath(path)
+    return any(real == root or real.startswith(root + os.sep)
+               for root in _TRUSTED)
+
+
+def _load_local(filename: str, map_location=None):
+    """MMEngine's local loader for every file; a trusted file that torch's
+    safe loader refuses (an old or foreign checkpoint holding pickled
+    objects) is loaded again in full."""
+    try:
+        return _MMENGINE_LOADER(filename, map_location)
+    except pickle.UnpicklingError:
+        if not _is_trusted(filename):
+            raise
+        print_log(f'{filename} holds Python objects that torch\'s safe '
+                  'loader refuses (an older or foreign MMEngine checkpoint); '
+                  'you named it, so it is loaded in full. Checkpoints written '
+                  'with this version load safely.', logger='current',
+                  level=logging.WARNING)
+        return torch.load(osp.expanduser(filename),
+                          map_location=map_location, weights_only=False)
 
 
 def trust_checkpoint(path: Optional[str]) -> None:
-    """Mark a checkpoint file, or every file under a folder, as trusted."""
-    if path:
-        _TRUSTED.add(osp.realpath(path))
+    """Trust a checkpoint file, or every file under a folder, for the rest
+    of this process: only for a file the user named (a tool's argument).
+
+    Installs :func:`_load_local` as MMEngine's local loader; it behaves as
+    MMEngine's for every file not trusted here. Prefer
+    :func:`trusted_checkpoints`, which undoes both on exit.
+    """
+    global _MMENGINE_LOADER
+    if not path:
+        return
+    _TRUSTED.add(osp.realpath(osp.expanduser(path)))
+    current = CheckpointLoader._schemes.get('')
+    if current is not _load_local:
+        _MMENGINE_LOADER = current
+        CheckpointLoader.register_scheme(prefixes='', force=True)(_load_local)
 
 
-def is_trusted(path: str) -> bool:
-    real = osp.realpath(path)
-    roots = set(_TRUSTED)
-    roots.update(osp.realpath(p) for p in os.environ.get(
-        'ASL_TRUSTED_CHECKPOINTS', '').split(os.pathsep) if p)
-    return any(real == r or real.startswith(r + os.sep) for r in roots)
+@contextlib.contextmanager
+def trusted_checkpoints(paths: Iterable[Optional[str]]) -> Iterator[None]:
+    """Inside the block, the files (or folders) in ``paths`` load in full
+    when torch's safe loader refuses them; on exit the trust is withdrawn
+    and MMEngine's loader is back. ``None`` entries are ignored.
 
+    Example (a tool, for the checkpoint named on its command line)::
 
-def load_local_checkpoint(filename: str, map_location=None):
-    """MMEngine's local-file loader, with the trust rule above."""
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename} does not exist')
-    if is_trusted(filename):
-        return torch.load(filename, map_location=map_location,
-                          weights_only=False)
+        with trusted_checkpoints([args.checkpoint]):
+            runner.test()
+    """
+    saved_trust = set(_TRUSTED)
+    saved_loader = CheckpointLoader._schemes.get('')
     try:
-        with torch.serialization.safe_globals(_SAFE_CLASSES):
-            return torch.load(filename, map_location=map_location,
-                              weights_only=True)
-    except Exception as err:  # pickle.UnpicklingError and friends
-        raise RuntimeError(
-            f'checkpoint {filename} holds Python objects that torch\'s safe '
-            'loader refuses (MMEngine training state). If you trust this '
-            'file, pass it explicitly (--resume / --cfg-options load_from=.. '
-            'or as the checkpoint argument of tools/test.py) or add it to '
-            f'ASL_TRUSTED_CHECKPOINTS. Loader said: {str(err)[:300]}') from err
+        for path in paths:
+            trust_checkpoint(path)
+        yield
+    finally:
+        _TRUSTED.clear()
+        _TRUSTED.update(saved_trust)
+        if saved_loader is not None and \
+                CheckpointLoader._schemes.get('') is not saved_loader:
+            CheckpointLoader.register_scheme(prefixes='', force=True)(
+                saved_loader)
 
 
 def last_checkpoint_cfg(cfg):
@@ -68,14 +182,7 @@ def last_checkpoint_cfg(cfg):
     Runner: testing inside the training Runner would rebuild the EMA copy
     from the raw weights."""
     cfg = cfg.copy()
-    trust_checkpoint(cfg.work_dir)  # the run's own output
     with open(osp.join(cfg.work_dir, 'last_checkpoint')) as f:
         cfg.load_from = f.read().strip()
     cfg.resume = False
     return cfg
-
-
-def install_checkpoint_loader() -> None:
-    """Install :func:`load_local_checkpoint` as MMEngine's local loader."""
-    CheckpointLoader.register_scheme(prefixes='', force=True)(
-        load_local_checkpoint)

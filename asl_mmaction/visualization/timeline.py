@@ -1,12 +1,15 @@
 """Ground truth vs prediction timelines of videos, as PNG files.
 
 One panel (axes) per video, x axis in seconds. Every class that appears in
-the ground truth or in a kept prediction gets one row; in that row the
+the ground truth or in a drawn prediction gets one row; in that row the
 ground truth is the upper bar (solid, outlined) and the predictions are the
-lower bars, their opacity equal to the score, with the score written on
-them. Predictions below ``score_thr`` are dropped and at most ``top_k`` of
-the highest-scoring ones are drawn, since a detector keeps thousands of
-low-score segments per video that would cover the whole panel.
+lower bars. A detector keeps thousands of low-score segments per video, so
+only the ``top_k`` highest-scoring predictions are drawn (default 10, and no
+score threshold: a model's scores are relative, a weak but useful model may
+score below 0.2). Overlapping predictions of one class are stacked in
+lanes, every bar is drawn opaque with a dark outline and its rank and score
+(``#1 0.14``) are written on it when it is wide enough, so nothing hides
+behind anything else.
 
 Figures are built with :class:`matplotlib.figure.Figure` and the Agg canvas
 directly (not ``pyplot``), so nothing touches a global figure manager:
@@ -14,7 +17,7 @@ drawing from a hook during testing neither opens windows nor leaks figures.
 """
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -22,8 +25,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 # Vertical layout of one class row, in row units.
-_GT_BAND = (0.52, 0.40)     # (bottom, height) of the ground-truth bar
-_PRED_BAND = (0.08, 0.40)   # (bottom, height) of the prediction bars
+_GT_BAND = (0.56, 0.36)     # (bottom, height) of the ground-truth bar
+_PRED_BAND = (0.06, 0.46)   # (bottom, height) shared by the prediction lanes
+_MAX_LANES = 3              # overlapping predictions of a class: stacked
+# Defaults of every timeline entry point (tool, hook, functions).
+DEFAULT_TOP_K = 10
+DEFAULT_SCORE_THR = 0.0
+_LABEL_MIN_PX = 34          # narrowest bar that gets its '#k 0.00' label
 
 
 def _as_numpy(value, dtype, shape_tail=()) -> np.ndarray:
@@ -80,8 +88,9 @@ def normalize_video(video: dict) -> dict:
 
 
 def select_predictions(segments: np.ndarray, scores: np.ndarray,
-                       labels: np.ndarray, score_thr: float,
-                       top_k: int) -> np.ndarray:
+                       labels: np.ndarray,
+                       score_thr: float = DEFAULT_SCORE_THR,
+                       top_k: int = DEFAULT_TOP_K) -> np.ndarray:
     """Indices of the predictions to draw: score >= ``score_thr``, the
     ``top_k`` best, highest score first."""
     keep = np.flatnonzero(scores >= score_thr)
@@ -99,9 +108,37 @@ def _class_color(label: int, cmap):
     return cmap(label % cmap.N)
 
 
+def assign_lanes(segments: np.ndarray, order: np.ndarray,
+                 labels: np.ndarray, max_lanes: int = _MAX_LANES
+                 ) -> np.ndarray:
+    """Lane (0 = top) of each prediction in ``order`` within its class row:
+    the first lane where it overlaps no better prediction of its class; when
+    all ``max_lanes`` are taken, the lane where it overlaps least.
+
+    Returns:
+        np.ndarray: ``int [len(order)]``, aligned with ``order``.
+    """
+    placed: Dict[Tuple[int, int], List[Tuple[float, float]]] = {}
+    lanes = np.zeros(len(order), dtype=np.int64)
+    for n, i in enumerate(order):
+        start, end = segments[i]
+        overlaps = []
+        for lane in range(max_lanes):
+            taken = placed.get((int(labels[i]), lane), [])
+            overlaps.append(sum(max(0.0, min(end, e) - max(start, s))
+                                for s, e in taken))
+            if overlaps[-1] == 0.0:
+                break
+        lane = int(np.argmin(overlaps))
+        placed.setdefault((int(labels[i]), lane), []).append((start, end))
+        lanes[n] = lane
+    return lanes
+
+
 def draw_timeline_on_axes(ax, video: dict,
                           class_names: Optional[Sequence[str]] = None,
-                          score_thr: float = 0.3, top_k: int = 20) -> None:
+                          score_thr: float = DEFAULT_SCORE_THR,
+                          top_k: int = DEFAULT_TOP_K) -> None:
     """Draw one video (see :func:`normalize_video`) into ``ax``."""
     from matplotlib import colormaps
     v = normalize_video(video)
@@ -111,37 +148,53 @@ def draw_timeline_on_axes(ax, video: dict,
     rows = sorted(set(v['gt_labels'].tolist())
                   | set(v['labels'][keep].tolist()))
     row_of = {label: i for i, label in enumerate(rows)}
+    duration = max(v['duration'], 1e-6)
     for (start, end), label in zip(v['gt_segments'], v['gt_labels']):
         y = row_of[int(label)] + _GT_BAND[0]
         ax.broken_barh([(start, end - start)], (y, _GT_BAND[1]),
                        facecolors=_class_color(int(label), cmap),
-                       edgecolors='black', linewidth=0.6)
-    # Lowest score first so the best predictions end up on top.
-    for i in keep[::-1]:
+                       edgecolors='black', linewidth=0.8)
+    lanes = assign_lanes(v['segments'], keep, v['labels'])
+    n_lanes = int(lanes.max()) + 1 if len(lanes) else 1
+    lane_height = _PRED_BAND[1] / n_lanes
+    # pixels per second, to decide which bars can carry a label
+    px_per_s = ax.figure.get_figwidth() * ax.figure.dpi * 0.85 / duration
+    for rank, (i, lane) in enumerate(zip(keep, lanes), start=1):
         (start, end), score = v['segments'][i], float(v['scores'][i])
         label = int(v['labels'][i])
-        y = row_of[label] + _PRED_BAND[0]
-        ax.broken_barh([(start, end - start)], (y, _PRED_BAND[1]),
-                       facecolors=_class_color(label, cmap),
-                       alpha=float(np.clip(score, 0.1, 1.0)))
-        ax.text((start + end) / 2, y + _PRED_BAND[1] / 2, f'{score:.2f}',
-                ha='center', va='center', fontsize=6, clip_on=True)
-    ax.set_xlim(0, max(v['duration'], 1e-6))
+        y = row_of[label] + _PRED_BAND[0] + (n_lanes - 1 - lane) * \
+            lane_height
+        ax.broken_barh([(start, end - start)], (y + 0.01, lane_height - 0.02),
+                       facecolors=_class_color(label, cmap), alpha=0.55,
+                       edgecolors='#333333', linewidth=0.6, hatch='////')
+        if (end - start) * px_per_s >= _LABEL_MIN_PX:
+            ax.text((start + end) / 2, y + lane_height / 2,
+                    f'#{rank} {score:.2f}', ha='center', va='center',
+                    fontsize=6.5, clip_on=True,
+                    bbox=dict(boxstyle='square,pad=0.1', facecolor='white',
+                              edgecolor='none', alpha=0.8))
+    ax.set_xlim(0, duration)
     ax.set_ylim(0, max(len(rows), 1))
     ax.set_yticks([i + 0.5 for i in range(len(rows))])
     ax.set_yticklabels([_class_name(r, class_names) for r in rows],
-                       fontsize=7)
+                       fontsize=8)
+    for i in range(1, len(rows)):
+        ax.axhline(i, color='gray', linewidth=0.4)
     ax.set_xlabel('time (s)')
-    ax.set_title(f'{v["name"]}  ({len(v["gt_labels"])} GT, {len(keep)} of '
-                 f'{len(v["scores"])} predictions with score >= '
-                 f'{score_thr:g})', fontsize=8, loc='left')
+    scores = v['scores'][keep]
+    shown = (f'top {len(keep)} of {len(v["scores"])} predictions'
+             + (f' with score >= {score_thr:g}' if score_thr > 0 else '')
+             + (f', scores {scores.min():.2f}-{scores.max():.2f}'
+                if len(keep) else ''))
+    ax.set_title(f'{v["name"]}  ({len(v["gt_labels"])} GT, {shown})',
+                 fontsize=9, loc='left')
     ax.grid(axis='x', linewidth=0.3, alpha=0.5)
     ax.legend(handles=[
         Patch(facecolor='lightgray', edgecolor='black', label='ground truth'),
-        Patch(facecolor='lightgray', alpha=0.5,
-              label='prediction (opacity = score)')],
+        Patch(facecolor='lightgray', edgecolor='#333333', hatch='////',
+              label='prediction (#rank score)')],
               loc='lower right', bbox_to_anchor=(1.0, 1.0), ncol=2,
-              fontsize=6, frameon=False)
+              fontsize=7, frameon=False)
     if not rows:
         ax.text(0.5, 0.5, 'no ground truth and no prediction above the '
                 'threshold', transform=ax.transAxes, ha='center',
@@ -155,28 +208,31 @@ def _save(fig: Figure, out_path: str) -> None:
 
 
 def _panel_height(video: dict, score_thr: float, top_k: int) -> float:
-    """Inches for one panel: grows with the number of class rows."""
+    """Inches for one panel: grows with the class rows and their lanes."""
     v = normalize_video(video)
     keep = select_predictions(v['segments'], v['scores'], v['labels'],
                               score_thr, top_k)
     rows = len(set(v['gt_labels'].tolist())
                | set(v['labels'][keep].tolist()))
-    return 1.2 + 0.35 * max(rows, 1)
+    lanes = assign_lanes(v['segments'], keep, v['labels'])
+    per_row = 0.45 + 0.15 * (int(lanes.max()) if len(lanes) else 0)
+    return 1.3 + per_row * max(rows, 1)
 
 
 def draw_timelines(videos: List[Dict], out_path: Optional[str],
                    class_names: Optional[Sequence[str]] = None,
-                   score_thr: float = 0.3, max_videos: int = 8,
-                   top_k: int = 20) -> Figure:
+                   score_thr: float = DEFAULT_SCORE_THR, max_videos: int = 8,
+                   top_k: int = DEFAULT_TOP_K) -> Figure:
     """Draw the first ``max_videos`` videos, one panel each, into one PNG.
 
     Args:
         videos (list[dict]): see :func:`normalize_video`.
         out_path (str, optional): PNG to write; None only returns the figure.
         class_names (sequence[str], optional): names by label id.
-        score_thr (float): hide predictions scoring below it.
+        score_thr (float): hide predictions scoring below it (default 0:
+            the ``top_k`` best are drawn whatever their scores).
         max_videos (int): at most this many panels.
-        top_k (int): at most this many predictions per video.
+        top_k (int): the best this many predictions per video are drawn.
 
     Returns:
         Figure: the figure (``len(fig.axes)`` panels).
@@ -201,7 +257,8 @@ def draw_timelines(videos: List[Dict], out_path: Optional[str],
 
 def draw_video_timeline(video: Dict, out_path: Optional[str],
                         class_names: Optional[Sequence[str]] = None,
-                        score_thr: float = 0.3, top_k: int = 20) -> Figure:
+                        score_thr: float = DEFAULT_SCORE_THR,
+                        top_k: int = DEFAULT_TOP_K) -> Figure:
     """One video, one panel, one PNG (``out_path``); returns the figure."""
     return draw_timelines([video], out_path, class_names, score_thr,
                           max_videos=1, top_k=top_k)

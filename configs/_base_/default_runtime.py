@@ -13,6 +13,9 @@ default_hooks = dict(
                     max_keep_ckpts=3, save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'),
+    # Checkpoints of tensors and plain types only: MMEngine's loader reads
+    # them under torch's weights_only=True default (utils/checkpoint.py).
+    plain_checkpoint=dict(type='PlainCheckpointHook'),
 )
 
 # EMA of the weights (decay 0.999 per iteration), as ActionFormer evaluates.

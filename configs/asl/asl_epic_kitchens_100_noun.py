@@ -1,5 +1,6 @@
 # ASL on EPIC-Kitchens-100 nouns (300 classes): the verb config with
-# ActionFormer's noun recipe (label smoothing 0.1).
+# ActionFormer's noun recipe (configs/epic_slowfast_noun.yaml), which adds
+# label smoothing 0.1.
 _base_ = ['./asl_epic_kitchens_100_verb.py']
 task = 'noun'
 model = dict(head=dict(num_classes=300, label_smoothing=0.1))

@@ -1,7 +1,8 @@
-"""Plain, obviously-right reference implementations that the tests (and the
-benches in ``bench/``) compare the fast code against. They are test oracles,
-not part of the package."""
+"""Plain, obviously-right reference implementations and test fixtures that
+the tests (and the benches in ``bench/``) compare the fast code against.
+They are test oracles, not part of the package."""
 from .label_assignment_loop import assign_targets_loop
 from .nms_loop import nms_1d_reference
+from .trained_like import randomize_norms
 
-__all__ = ['assign_targets_loop', 'nms_1d_reference']
+__all__ = ['assign_targets_loop', 'nms_1d_reference', 'randomize_norms']

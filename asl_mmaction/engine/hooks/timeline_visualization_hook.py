@@ -14,9 +14,6 @@ from typing import Optional, Sequence
 from mmengine.hooks import Hook
 from mmaction.registry import HOOKS
 
-from asl_mmaction.visualization.timeline import (draw_video_timeline,
-                                                 safe_file_name)
-
 
 @HOOKS.register_module()
 class TimelineVisualizationHook(Hook):
@@ -25,16 +22,19 @@ class TimelineVisualizationHook(Hook):
     Args:
         out_dir (str): output folder; a relative path is resolved under
             ``runner.work_dir``.
-        score_thr (float): hide predictions scoring below it. Defaults to 0.3.
+        score_thr (float, optional): hide predictions scoring below it.
+            None: the timeline's default (no threshold).
         max_videos (int, optional): stop after this many videos on this rank
             (None: all of them).
-        top_k (int): at most this many predictions drawn per video.
+        top_k (int, optional): the best this many predictions are drawn per
+            video. None: the timeline's default (10).
     """
 
     priority = 'LOW'
 
-    def __init__(self, out_dir: str, score_thr: float = 0.3,
-                 max_videos: Optional[int] = None, top_k: int = 20) -> None:
+    def __init__(self, out_dir: str, score_thr: Optional[float] = None,
+                 max_videos: Optional[int] = None,
+                 top_k: Optional[int] = None) -> None:
         if max_videos is not None and max_videos < 0:
             raise ValueError(f'max_videos must be >= 0, got {max_videos}')
         self.out_dir = out_dir
@@ -53,6 +53,9 @@ class TimelineVisualizationHook(Hook):
                         outputs: Optional[Sequence] = None) -> None:
         if not outputs:
             return
+        # matplotlib loads on use, not when the package is imported
+        from asl_mmaction.visualization.timeline import (draw_video_timeline,
+                                                         safe_file_name)
         class_names = _class_names(runner)
         for sample in outputs:
             if self.max_videos is not None and \
@@ -64,9 +67,12 @@ class TimelineVisualizationHook(Hook):
                 raise KeyError(f'video {video.get("video_name")}: the test '
                                'output has no pred_instances to draw')
             name = safe_file_name(str(video.get('video_name', 'video')))
+            options = {k: v for k, v in (('score_thr', self.score_thr),
+                                         ('top_k', self.top_k))
+                       if v is not None}
             fig = draw_video_timeline(
                 video, osp.join(self.out_dir, f'{name}.png'), class_names,
-                score_thr=self.score_thr, top_k=self.top_k)
+                **options)
             del fig  # no pyplot manager holds it; freed here
             self._drawn += 1
 

@@ -54,10 +54,15 @@ class ConvBackbone(BaseModule):
             ConvBlock1d(embed_channels, 3, scale_factor)
             for _ in range(arch[2]))
 
+    @property
+    def divisor(self) -> int:
+        """Total down-sampling: input lengths must be multiples of it."""
+        return self.scale_factor ** (self.num_levels - 1)
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor):
         """``x [B, C, T]``, ``mask [B, 1, T]`` -> ``(feats, masks)``, level
         ``l`` of shape ``[B, D, T / s**l]`` / ``[B, 1, T / s**l]``."""
         check_backbone_inputs(type(self).__name__, x, mask, self.in_channels,
-                              self.scale_factor ** (self.num_levels - 1))
+                              self.divisor)
         x = self.embed(x, mask)
         return stem_then_branches(x, mask, self.stem, self.branch)

@@ -22,7 +22,9 @@ class SnippetDataPreprocessor(BaseDataPreprocessor):
 
     Args:
         max_seq_len (int): Training length in steps.
-        pad_divisor (int): Inference lengths are rounded up to it.
+        pad_divisor (int, optional): Inference lengths are rounded up to it.
+            None (default): ``ASLDetector`` sets it to its backbone's total
+            stride (``VideoSnippetEncoder.divisor``).
         mean, std (sequence[float] | None): Per-channel (RGB) pixel mean and
             std of the video backbone's pre-training.
         format_shape (str): ``'NCTHW'`` (the snippet layout).
@@ -35,7 +37,8 @@ class SnippetDataPreprocessor(BaseDataPreprocessor):
         ``data_samples``.
     """
 
-    def __init__(self, max_seq_len: int = 2304, pad_divisor: int = 32,
+    def __init__(self, max_seq_len: int = 2304,
+                 pad_divisor: Optional[int] = None,
                  mean: Optional[Sequence[float]] = None,
                  std: Optional[Sequence[float]] = None,
                  format_shape: str = 'NCTHW') -> None:
@@ -45,6 +48,14 @@ class SnippetDataPreprocessor(BaseDataPreprocessor):
         self.frames = MODELS.build(dict(type='ActionDataPreprocessor',
                                         mean=mean, std=std,
                                         format_shape=format_shape))
+
+    @property
+    def pad_divisor(self) -> Optional[int]:
+        return self.steps.pad_divisor
+
+    def set_pad_divisor(self, pad_divisor: int) -> None:
+        """Round inference lengths up to multiples of ``pad_divisor``."""
+        self.steps.set_pad_divisor(pad_divisor)
 
     @staticmethod
     def snippet_keys(data_samples, lengths: List[int]) -> Optional[list]:

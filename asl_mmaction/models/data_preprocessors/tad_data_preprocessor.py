@@ -1,6 +1,6 @@
 """Batch variable-length feature sequences for the detector."""
 import math
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -16,25 +16,34 @@ class ASLDataPreprocessor(BaseDataPreprocessor):
     already cut longer videos), as ActionFormer does, so all iterations have
     the same shape. At inference any length is accepted: the batch is padded
     to its longest sequence rounded up to a multiple of ``pad_divisor`` (the
-    largest stride times the attention window factor, so every pyramid level
-    has an integer length).
+    coarsest stride of the pyramid, so every level has an integer length;
+    the model's outputs do not depend on how much more padding there is).
 
     Args:
         max_seq_len (int): Training length. Defaults to 2304.
-        pad_divisor (int): Inference lengths are rounded up to a multiple
-            of it. Defaults to 32.
+        pad_divisor (int, optional): Inference lengths are rounded up to a
+            multiple of it. None (default): ``ASLDetector`` sets it to its
+            backbone's total stride.
         pad_value (float): Value written in padded positions.
     """
 
-    def __init__(self, max_seq_len: int = 2304, pad_divisor: int = 32,
+    def __init__(self, max_seq_len: int = 2304,
+                 pad_divisor: Optional[int] = None,
                  pad_value: float = 0.0) -> None:
         super().__init__()
-        if max_seq_len % pad_divisor:
-            raise ValueError(f'max_seq_len ({max_seq_len}) must be a multiple '
-                             f'of pad_divisor ({pad_divisor})')
         self.max_seq_len = max_seq_len
-        self.pad_divisor = pad_divisor
+        self.pad_divisor = None
         self.pad_value = pad_value
+        if pad_divisor is not None:
+            self.set_pad_divisor(pad_divisor)
+
+    def set_pad_divisor(self, pad_divisor: int) -> None:
+        """Round inference lengths up to multiples of ``pad_divisor``."""
+        if pad_divisor < 1 or self.max_seq_len % pad_divisor:
+            raise ValueError(f'max_seq_len ({self.max_seq_len}) must be a '
+                             f'multiple of pad_divisor ({pad_divisor}), the '
+                             'total stride of the backbone')
+        self.pad_divisor = int(pad_divisor)
 
     def padded_length(self, lengths: Sequence[int], training: bool) -> int:
         """Length ``T`` of the padded batch for sequences of ``lengths``."""
@@ -46,8 +55,8 @@ class ASLDataPreprocessor(BaseDataPreprocessor):
                     f'max_seq_len={self.max_seq_len}: add RandomTemporalCrop '
                     'to the training pipeline')
             return self.max_seq_len
-        return max(self.pad_divisor,
-                   math.ceil(longest / self.pad_divisor) * self.pad_divisor)
+        divisor = self.pad_divisor or 1
+        return max(divisor, math.ceil(longest / divisor) * divisor)
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """

@@ -35,6 +35,10 @@ class ASLDetector(BaseModel):
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         check_backbone_contract(self.backbone)
+        if getattr(self.data_preprocessor, 'pad_divisor', 0) is None:
+            # pad to the coarsest stride: every level has an integer length
+            self.data_preprocessor.set_pad_divisor(
+                getattr(self.backbone, 'divisor', 1))
         self.neck = MODELS.build(neck) if neck is not None else None
         self.head = MODELS.build(head)
         self.skip_nonfinite = skip_nonfinite
@@ -67,7 +71,8 @@ class ASLDetector(BaseModel):
                 masks: Optional[torch.Tensor] = None
                 ) -> Union[Dict[str, torch.Tensor], list, tuple]:
         """``loss``: dict of losses; ``predict``: data samples with
-        ``pred_instances`` (seconds); ``tensor``: raw head outputs."""
+        ``pred_instances`` (seconds); ``tensor``: the head's outputs
+        (``ASLHead.forward``)."""
         if masks is None:  # called without the preprocessor: all valid
             masks = inputs.new_ones((inputs.shape[0], 1, inputs.shape[-1]),
                                     dtype=torch.bool)

@@ -19,7 +19,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint as grad_checkpoint
 from mmaction.registry import MODELS
 
-from asl_mmaction.utils import trust_checkpoint
+from asl_mmaction.utils import trusted_checkpoints
 from .pooling import pool_snippet_features
 
 FREEZE_MODES = ('all', 'none')
@@ -122,13 +122,15 @@ class VideoSnippetEncoder(BaseModule):
         """The backbones' own initialisation, then the pretrained weights."""
         super().init_weights()
         if self.pretrained:
-            if osp.isfile(self.pretrained):
-                trust_checkpoint(self.pretrained)  # named in the config
-            load_checkpoint(self.video_backbone, self.pretrained,
-                            map_location='cpu', strict=False,
-                            logger='current',
-                            revise_keys=[(r'^module\.', ''),
-                                         (r'^backbone\.', '')])
+            # named in the config: loaded in full if the safe loader refuses
+            # it (an older MMEngine checkpoint), for this load only
+            local = self.pretrained if osp.isfile(self.pretrained) else None
+            with trusted_checkpoints([local]):
+                load_checkpoint(self.video_backbone, self.pretrained,
+                                map_location='cpu', strict=False,
+                                logger='current',
+                                revise_keys=[(r'^module\.', ''),
+                                             (r'^backbone\.', '')])
         self.clear_cache()
 
     def clear_cache(self) -> None:
@@ -148,6 +150,12 @@ class VideoSnippetEncoder(BaseModule):
     @property
     def frozen(self) -> bool:
         return self.freeze == 'all'
+
+    @property
+    def divisor(self) -> int:
+        """The temporal backbone's total stride (input lengths must be
+        multiples of it; ``ASLDetector`` pads to it)."""
+        return getattr(self.temporal_backbone, 'divisor', 1)
 
     # ----------------------------------------------------------- forward
     def _pass(self, frames: torch.Tensor) -> torch.Tensor:

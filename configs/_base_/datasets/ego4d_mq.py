@@ -1,5 +1,7 @@
-# Ego4D Moment Queries, clip-level, features resized to 1024 steps per clip
-# (the ASL Ego4D setting). Folder layout: docs/datasets.md.
+# Ego4D Moment Queries, clip-level, at the features' own rate (16-frame
+# stride at 30 fps; a clip of up to 8 minutes has < 1024 steps), training
+# windows of 1024 steps (trunc_thresh 0.3, crop ratio 0.9-1.0), as
+# ActionFormer's Ego4D recipes. Folder layout: docs/datasets.md.
 dataset_type = 'Ego4DMQDataset'
 data_root = 'data/ego4d'
 ann_file = 'annotations/ego4d_clip_annotations.json'
@@ -8,8 +10,7 @@ feat_cfg = dict(
     feat_dirs=['features/slowfast', 'features/omnivore'],
     feat_dims=[2304, 1536],
     feat_suffix='.npy', feat_layout='TC',
-    fps=30.0, feat_stride=16, num_frames=32,
-    resize_length=max_seq_len, length_align='crop')
+    fps=30.0, feat_stride=16, num_frames=32, length_align='crop')
 
 train_pipeline = [
     dict(type='LoadTADFeatures'),

@@ -5,10 +5,11 @@
 # `in_channels` (the video backbone's pooled channels) and the lengths.
 _base_ = ['./asl_convtransformer.py']
 model = dict(
+    # pad_divisor is left to the detector: the temporal backbone's stride
     data_preprocessor=dict(
         _delete_=True, type='SnippetDataPreprocessor', max_seq_len=2304,
-        pad_divisor=32, mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375], format_shape='NCTHW'),
+        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+        format_shape='NCTHW'),
     backbone=dict(
         _delete_=True,
         type='VideoSnippetEncoder',

@@ -20,12 +20,14 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(
 from asl_mmaction.datasets.annotation_files import read_json  # noqa: E402
 from asl_mmaction.datasets.ego4d_annotations import (  # noqa: E402
     SPLIT_FILES, clips_to_moments, label_map_from_records, parse_clip_layout)
+from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('clip_file')
     parser.add_argument('--out-dir', required=True)
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     clips = read_json(args.clip_file)
     os.makedirs(args.out_dir, exist_ok=True)
@@ -43,4 +45,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

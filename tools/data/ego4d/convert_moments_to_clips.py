@@ -22,6 +22,7 @@ from asl_mmaction.datasets.annotation_files import (  # noqa: E402
     load_class_names, read_json)
 from asl_mmaction.datasets.ego4d_annotations import \
     moments_to_clips  # noqa: E402
+from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -31,6 +32,7 @@ def main(argv=None) -> int:
     parser.add_argument('--class-names', help='class list, one a line')
     parser.add_argument('--all-labels', action='store_true',
                         help='keep non-primary labels too')
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     classes = load_class_names(args.class_names) if args.class_names else None
     clips = moments_to_clips([read_json(p) for p in args.moment_files],
@@ -44,4 +46,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -29,6 +29,7 @@ from asl_mmaction.datasets.ego4d_annotations import (  # noqa: E402
 from asl_mmaction.datasets.feature_io import (load_array,  # noqa: E402
                                               make_source)
 from asl_mmaction.datasets.tad_errors import TADDataError  # noqa: E402
+from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 
 def clip_steps(start_sec: float, duration: float, fps: float, stride: float,
@@ -49,6 +50,7 @@ def main(argv=None) -> int:
     parser.add_argument('--fps', type=float, default=30.0)
     parser.add_argument('--feat-stride', type=float, default=16)
     parser.add_argument('--num-frames', type=float, default=32)
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     data = read_json(args.ann_file)
     records = (parse_moments_layout(data, args.ann_file)
@@ -76,4 +78,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

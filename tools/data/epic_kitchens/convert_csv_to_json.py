@@ -20,6 +20,7 @@ from asl_mmaction.datasets.annotation_files import \
     load_class_names  # noqa: E402
 from asl_mmaction.datasets.epic_annotations import (  # noqa: E402
     parse_csv, read_video_info, records_to_actionformer_json)
+from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -29,6 +30,7 @@ def main(argv=None) -> int:
     parser.add_argument('--class-file', required=True)
     parser.add_argument('--task', choices=['verb', 'noun'], required=True)
     parser.add_argument('--out', required=True)
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     info = read_video_info(args.video_info)
     records = []
@@ -45,4 +47,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -22,6 +22,7 @@ from asl_mmaction.datasets.annotation_files import (  # noqa: E402
     load_class_names, read_json)
 from asl_mmaction.datasets.epic_annotations import (  # noqa: E402
     names_from_records, parse_actionformer_json, records_to_csv_rows)
+from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 SPLIT_FILES = dict(train='EPIC_100_train.csv', val='EPIC_100_validation.csv',
                    test='EPIC_100_test_timestamps.csv')
@@ -33,6 +34,7 @@ def main(argv=None) -> int:
     parser.add_argument('--task', choices=['verb', 'noun'], required=True)
     parser.add_argument('--class-file')
     parser.add_argument('--out-dir', required=True)
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     records = parse_actionformer_json(read_json(args.json_file),
                                       args.json_file)
@@ -56,4 +58,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))
