@@ -86,11 +86,11 @@ def parse_test_pipeline(pipeline: Sequence[dict]) -> dict:
             out['frame_transforms'].append(step)
     if out['clip_len'] is None:
         raise ToolError('the test pipeline has no SampleFrames step: cannot '
-                         'tell how many frames a clip has (set --clip-len)')
+                        'tell how many frames a clip has (set --clip-len)')
     if out['input_format'] not in ('NCTHW', 'NCHW'):
         raise ToolError(f"the test pipeline's FormatShape input_format is "
-                         f"{out['input_format']!r}; only NCTHW (3-D "
-                         'recognizers) and NCHW (2-D) are supported')
+                        f"{out['input_format']!r}; only NCTHW (3-D "
+                        'recognizers) and NCHW (2-D) are supported')
     return out
 
 

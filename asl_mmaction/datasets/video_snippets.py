@@ -39,8 +39,8 @@ def resolve_decoder(decoder: str = 'auto') -> str:
     """``'opencv'`` / ``'decord'``; ``'auto'`` is decord when it imports
     (faster random access), else OpenCV (always there)."""
     if decoder not in ('auto', ) + tuple(DECODERS):
-        raise TADDataError(f"decoder must be 'auto', 'opencv' or 'decord', got "
-                         f'{decoder!r}')
+        raise TADDataError(f"decoder must be 'auto', 'opencv' or 'decord', "
+                           f'got {decoder!r}')
     if decoder == 'opencv':
         return decoder
     try:
@@ -74,11 +74,11 @@ class SnippetGrid:
         for name in ('feat_stride', 'num_frames', 'clip_len'):
             value = getattr(self, name)
             if int(value) != value or value < 1:
-                raise TADDataError(f'{name} must be a positive integer, got '
-                                 f'{value!r}')
+                raise TADDataError(f'{name} must be a positive integer, '
+                                   f'got {value!r}')
         if self.clip_len > self.num_frames:
-            raise TADDataError(f'clip_len ({self.clip_len}) cannot exceed the '
-                             f'window num_frames ({self.num_frames})')
+            raise TADDataError(f'clip_len ({self.clip_len}) cannot exceed '
+                               f'the window num_frames ({self.num_frames})')
         if self.fps is not None and not self.fps > 0:
             raise TADDataError(f'fps must be positive, got {self.fps!r}')
 
