@@ -5,3 +5,4 @@ from .ego4d_mq_dataset import Ego4DMQDataset  # noqa: F401
 from .epic_kitchens_dataset import EpicKitchensDataset  # noqa: F401
 from .demo_dataset import DemoTADDataset  # noqa: F401
 from .video_tad_dataset import VideoTADDataset  # noqa: F401
+from . import samplers  # noqa: F401

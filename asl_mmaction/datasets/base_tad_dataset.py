@@ -272,6 +272,19 @@ class BaseTADDataset(BaseDataset):
                 name, sources, float(duration), float(fps))
         return info
 
+    def feature_length(self, index: int) -> int:
+        """Steps the model will see for video ``index`` (before any crop),
+        from the file headers when they were checked, else from the
+        duration; what length-sorted samplers order by."""
+        info = self.get_data_info(index)
+        if self.resize_length:
+            return int(self.resize_length)
+        length = info.get('feat_len_on_disk')
+        if length is None:
+            length = max((info['duration'] * info['fps'] - self.num_frames)
+                         / self.feat_stride + 1, 1.0)
+        return int(np.ceil(length / self.downsample_rate))
+
     def _feat_cfg(self) -> dict:
         return dict(feat_stride=self.feat_stride, num_frames=self.num_frames,
                     feat_dims=self.feat_dims, length_align=self.length_align,

@@ -13,49 +13,44 @@ Semantics follow ActionFormer's ``batched_nms`` and its C++ ``nms_1d`` /
   after every decay);
 * each group keeps at most ``max_per_video`` segments, then a video keeps its
   ``max_per_video`` best (the C++ op caps per class first as well);
-* boundary voting (class-agnostic NMS only, as ActionFormer, which turns it
-  off per class because one class rarely has enough neighbours): each kept
-  segment becomes the score-weighted mean of the video's candidates whose
-  IoU with it is ``>= voting_threshold``.
+* boundary voting, class-agnostic NMS only (as ActionFormer, which turns it
+  off per class because one class rarely has enough neighbours): see
+  :func:`~.voting.vote_boundaries`.
 
-Differences from the C++ op, all at the edges: ties in score go to the
-candidate that came first (stable sort) instead of a swap-order dependent
-one; ``hard`` keeps scores ``>= min_score`` (ActionFormer: ``> min_score``);
-IoU divides by ``max(union, 1e-6)`` instead of adding ``1e-6`` to lengths.
+Ties: among equal current scores the candidate with the higher input score
+is selected first, then the one given first; the output of a video is
+sorted by score with the same tie rule (the C++ op's order of equal scores
+depends on its swaps and an unstable sort). Other differences from the C++
+op, at the edges: ``hard`` keeps scores ``>= min_score`` (ActionFormer:
+``> min_score``); IoU divides by ``max(union, 1e-6)`` instead of adding
+``1e-6`` to each length, which moves scores by up to ~4e-5 relative after
+hundreds of decays (class-agnostic) and ~1.5e-5 per class.
 
-Vectorised: all groups of all videos are padded into ``[G, N]`` tensors and
-one selection round picks one segment in every group at once; the loop runs
-over rounds (at most the largest group), never over segments.
+How it runs: all groups of all videos at once, in *rounds* that each select
+every candidate that the one-at-a-time procedure is bound to select with its
+current score (:mod:`.selection_rounds`); the loop runs over rounds (4-42
+on the EPIC-size bench), never over groups or segments. A video's output
+does not depend on the other videos of its batch (bit for bit on CPU).
+
+Host syncs (:mod:`.host_sync`), per batch: one for the input statistics,
+one for the per-video counts of the output, one with voting (its pair
+count) and those of the rounds: on CPU one or two per round (free there);
+on other devices one for the pair count and ``ceil(log2 R) + 1`` for ``R``
+rounds (the loop looks after rounds 1, 2, 4, 8, ...): about 10 per batch.
 """
 from typing import List, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
-from ..structures.segment_iou import aligned_segment_iou
+from .host_sync import to_host
+from .segment_pairs import forward_ranges, rank_in_run
+from .selection_rounds import DecayRule, SelectionKeys, select_in_rounds
+from .voting import vote_boundaries
 
 NMS_METHODS = ('soft_gaussian', 'linear', 'hard')
 
 NMSResult = Tuple[Tensor, Tensor, Tensor]
-
-
-def decay_scores(scores: Tensor, iou: Tensor, method: str,
-                 iou_threshold: float, sigma: float) -> Tensor:
-    """Scores of the candidates after one selection.
-
-    Args:
-        scores (Tensor): ``[...]`` current scores.
-        iou (Tensor): ``[...]`` IoU of each candidate with the selected one.
-
-    Returns:
-        Tensor: ``[...]`` new scores; ``-inf`` marks a hard suppression.
-    """
-    if method == 'soft_gaussian':
-        return scores * torch.exp(-(iou * iou) / sigma)
-    overlapping = iou >= iou_threshold
-    if method == 'linear':
-        return torch.where(overlapping, scores * (1 - iou), scores)
-    return scores.masked_fill(overlapping, float('-inf'))
 
 
 def check_nms_args(method: str, iou_threshold: float, sigma: float,
@@ -89,92 +84,21 @@ def _check_inputs(segments: Sequence[Tensor], scores: Sequence[Tensor],
                 f'{tuple(lab.shape)}')
 
 
-def _pad_groups(group_key: Tensor, flat_idx: Tensor, scores: Tensor):
-    """Lay the candidates out as ``[G, N]``, each row sorted by score.
-
-    Args:
-        group_key (Tensor): ``[K]`` group of every candidate.
-        flat_idx (Tensor): ``[K]`` index of every candidate in the flat
-            inputs.
-        scores (Tensor): ``[K]`` their scores.
-
-    Returns:
-        tuple: ``index [G, N]`` (flat index, -1 for padding) and
-        ``valid [G, N]`` (bool).
-    """
-    order = torch.argsort(scores, descending=True, stable=True)
-    order = order[torch.argsort(group_key[order], stable=True)]
-    _, row, sizes = torch.unique_consecutive(
-        group_key[order], return_inverse=True, return_counts=True)
-    starts = torch.cumsum(sizes, 0) - sizes
-    col = torch.arange(order.numel(), device=order.device) - starts[row]
-    index = flat_idx.new_full((sizes.numel(), int(sizes.max())), -1)
-    index[row, col] = flat_idx[order]
-    return index, index >= 0
+def per_round_sync(device: torch.device) -> bool:
+    """Whether the selection rounds may read the device every round (see
+    :mod:`.selection_rounds`): on CPU, where a read costs nothing."""
+    return device.type == 'cpu'
 
 
-def _select_rounds(segs: Tensor, scores: Tensor, alive: Tensor,
-                   max_rounds: int, method: str, iou_threshold: float,
-                   sigma: float, min_score: float):
-    """Run the selection rounds of every group at once.
-
-    Args:
-        segs (Tensor): ``[G, N, 2]`` candidates (padding anywhere).
-        scores (Tensor): ``[G, N]`` their scores.
-        alive (BoolTensor): ``[G, N]`` candidates still in play.
-
-    Returns:
-        tuple: ``rows [P]`` (group), ``cols [P]`` (column) and
-        ``kept_scores [P]`` of every pick, in round order.
-    """
-    rows = torch.arange(scores.shape[0], device=scores.device)
-    picked_rows, picked_cols, picked_scores = [], [], []
-    for _ in range(max_rounds):
-        active = alive.any(dim=1)
-        num_active = int(active.sum())
-        if num_active == 0:
-            break
-        # Finished groups still cost work every round: drop them once they
-        # are the majority, so long groups do not drag all the others along.
-        if num_active <= rows.numel() // 2:
-            rows, segs, scores, alive = (rows[active], segs[active],
-                                         scores[active], alive[active])
-            active = active[active]
-        best, col = scores.masked_fill(~alive, float('-inf')).max(dim=1)
-        picked_rows.append(rows[active])
-        picked_cols.append(col[active])
-        picked_scores.append(best[active])
-
-        ar = torch.arange(rows.numel(), device=rows.device)
-        alive[ar, col] = False
-        iou = aligned_segment_iou(segs[ar, col][:, None, :], segs)
-        scores = decay_scores(scores, iou, method, iou_threshold, sigma)
-        alive &= scores >= min_score
-    if not picked_rows:
-        empty = rows.new_zeros(0)
-        return empty, empty, scores.new_zeros(0)
-    return (torch.cat(picked_rows), torch.cat(picked_cols),
-            torch.cat(picked_scores))
-
-
-def vote_boundaries(kept: Tensor, candidates: Tensor, cand_scores: Tensor,
-                    voting_threshold: float) -> Tensor:
-    """Score-weighted mean of the candidates overlapping each kept segment.
-
-    Args:
-        kept (Tensor): ``[K, 2]`` segments kept by NMS.
-        candidates (Tensor): ``[M, 2]`` all candidates of the video.
-        cand_scores (Tensor): ``[M]`` their original scores.
-
-    Returns:
-        Tensor: ``[K, 2]`` refined segments (unchanged where no candidate
-        carries weight).
-    """
-    iou = aligned_segment_iou(kept[:, None, :], candidates[None, :, :])
-    weights = (iou >= voting_threshold).to(cand_scores.dtype) * cand_scores
-    total = weights.sum(dim=1, keepdim=True)
-    voted = (weights @ candidates) / total.clamp(min=1e-12)
-    return torch.where(total > 0, voted, kept)
+def _best_of_each_group(group: Tensor, tie_rank: Tensor,
+                        num_groups: int) -> Tensor:
+    """Index of the best-ranked candidate of each non-empty group."""
+    best = torch.full((num_groups, ), tie_rank.numel(), dtype=tie_rank.dtype,
+                      device=tie_rank.device)
+    best.scatter_reduce_(0, group, tie_rank, 'amin')
+    is_best = best.index_select(0, group) == tie_rank
+    return torch.nonzero_static(
+        is_best, size=to_host(is_best.sum(), 'groups')).squeeze(1)
 
 
 def batched_nms_1d(segments: List[Tensor], scores: List[Tensor],
@@ -208,48 +132,86 @@ def batched_nms_1d(segments: List[Tensor], scores: List[Tensor],
     if len(segments) == 0:
         return []
     device = scores[0].device
-    counts = torch.tensor([s.numel() for s in scores], device=device)
     all_segs, all_scores = torch.cat(segments), torch.cat(scores)
     all_labels = torch.cat(labels).long()
-    if all_labels.numel() and int(all_labels.min()) < 0:
-        raise ValueError('batched_nms_1d: labels must be >= 0, got '
-                         f'{int(all_labels.min())}')
-    video_ids = torch.repeat_interleave(
-        torch.arange(len(scores), device=device), counts)
-
-    cand = torch.nonzero(all_scores >= min_score).squeeze(1)
-    if cand.numel() == 0:
+    num_videos, total = len(scores), all_scores.numel()
+    if total == 0:
         return [_empty_result(all_segs, all_scores) for _ in segments]
-    group_key = video_ids[cand]
-    if not class_agnostic:
-        num_classes = int(all_labels.max()) + 1
-        group_key = group_key * num_classes + all_labels[cand]
-    index, alive = _pad_groups(group_key, cand, all_scores[cand])
-    safe_index = index.clamp(min=0)
-    rows, cols, kept_scores = _select_rounds(
-        all_segs[safe_index], all_scores[safe_index], alive,
-        min(index.shape[1], max_per_video), method, iou_threshold, sigma,
-        min_score)
+    video_ids = torch.repeat_interleave(
+        torch.arange(num_videos, device=device),
+        torch.tensor([s.numel() for s in scores], device=device),
+        output_size=total)
+    passing = all_scores >= min_score
+    num_cand, min_label, max_label = to_host(torch.stack([
+        passing.sum(), all_labels.min(), all_labels.max()]), 'input stats')
+    if min_label < 0:
+        raise ValueError(f'batched_nms_1d: labels must be >= 0, got '
+                         f'{min_label}')
+    if num_cand == 0:
+        return [_empty_result(all_segs, all_scores) for _ in segments]
+    cand = torch.nonzero_static(passing, size=num_cand).squeeze(1)
+    segs, cand_scores = all_segs[cand], all_scores[cand]
+    video = video_ids[cand]
+    group = video if class_agnostic else \
+        video * (max_label + 1) + all_labels[cand]
+    num_groups = num_videos if class_agnostic else \
+        num_videos * (max_label + 1)
+    if num_groups >= 1 << 29:
+        # Sort keys hold group ids below 2**29: renumber huge label ids.
+        group = torch.unique(group, return_inverse=True)[1]
+        num_groups = num_cand
+    # Among equal scores the better input score goes first, then the
+    # earlier candidate: rank by a key that is distinct for every one.
+    position = torch.arange(num_cand, device=device)
+    tie_rank = torch.empty_like(cand)
+    tie_rank[_descending(cand_scores, position)] = position
 
-    kept = index[rows, cols]
-    kept_videos = video_ids[kept]
-    # Best first within each video; stable sorts keep ties in pick order.
-    order = torch.argsort(kept_scores, descending=True, stable=True)
-    order = order[torch.argsort(kept_videos[order], stable=True)]
-    kept, kept_scores, kept_videos = (kept[order], kept_scores[order],
-                                      kept_videos[order])
-    per_video = torch.bincount(kept_videos, minlength=len(scores)).tolist()
+    if method == 'hard' and iou_threshold <= 0:
+        # Every candidate suppresses all the others of its group.
+        picked = _best_of_each_group(group, tie_rank, num_groups)
+        picked_scores = cand_scores.index_select(0, picked)
+    else:
+        # The rounds work in (group, start) order.
+        order, end = forward_ranges(segs, group)
+        picked, picked_scores, _ = select_in_rounds(
+            segs.index_select(0, order), cand_scores.index_select(0, order),
+            tie_rank.index_select(0, order), end,
+            video.index_select(0, order),
+            DecayRule(method, iou_threshold, sigma, min_score),
+            max_per_video, num_videos, per_round_sync(device))
+        picked = order.index_select(0, picked)
 
-    results = []
-    for v, (idx, scr) in enumerate(
-            zip(kept.split(per_video), kept_scores.split(per_video))):
-        idx, scr = idx[:max_per_video], scr[:max_per_video]
-        segs = all_segs[idx]
-        if class_agnostic and voting_threshold > 0 and idx.numel() > 0:
-            segs = vote_boundaries(segs, segments[v], scores[v],
+    # Each video best first (ties: tie rank). A group's selection order is
+    # the same order, so capping the video caps its groups as well.
+    picked_video = video.index_select(0, picked)
+    out = _descending(picked_scores, tie_rank.index_select(0, picked))
+    out = out.index_select(0, torch.argsort(
+        picked_video.index_select(0, out), stable=True))
+    found = to_host(torch.bincount(picked_video, minlength=num_videos),
+                    'selected per video')
+    per_video = [min(f, max_per_video) for f in found]
+    if sum(per_video) < len(out):
+        rank = rank_in_run(picked_video.index_select(0, out))
+        out = out.index_select(0, torch.nonzero_static(
+            rank < max_per_video, size=sum(per_video)).squeeze(1))
+    picked, picked_scores = picked.index_select(0, out), \
+        picked_scores.index_select(0, out)
+    out_segs = segs.index_select(0, picked)
+    if class_agnostic and voting_threshold > 0:
+        out_segs = vote_boundaries(out_segs, video.index_select(0, picked),
+                                   all_segs, all_scores, video_ids,
                                    voting_threshold)
-        results.append((segs, scr, all_labels[idx]))
-    return results
+    out_labels = all_labels.index_select(0, cand.index_select(0, picked))
+    return list(zip(out_segs.split(per_video),
+                    picked_scores.split(per_video),
+                    out_labels.split(per_video)))
+
+
+def _descending(scores: Tensor, tie_rank: Tensor) -> Tensor:
+    """Indices that sort ``scores`` in decreasing order, equal scores by
+    increasing ``tie_rank`` (distinct, ``< 2**32``)."""
+    keys = SelectionKeys(tie_rank, scores.dtype, positive=False)(scores)
+    return torch.argsort(keys, descending=True)
 
 
 def _empty_result(segs: Tensor, scores: Tensor) -> NMSResult:

@@ -3,9 +3,9 @@
 Written for clarity, not speed: tests and the bench compare the vectorised
 version against it. It works on Python floats (float64), one pair of
 segments at a time, and follows the same rules (see ``nms_1d``'s module
-docstring), including the tie order: candidates are visited by decreasing
-score, ties in input order, and a video's picks are sorted by
-``(-score, round, group)``.
+docstring), including the tie order: among equal current scores the
+candidate with the higher input score is selected first, then the earlier
+one, and a video's picks are sorted by score with the same tie rule.
 """
 import math
 from typing import List
@@ -33,8 +33,8 @@ def _decay(score: float, iou: float, method: str, iou_threshold: float,
 
 def _nms_group(cands: list, method, iou_threshold, sigma, min_score,
                max_keep) -> list:
-    """``cands``: ``[seg, score, flat_idx]`` sorted best first; returns
-    ``(round, score, flat_idx)`` of the picks."""
+    """``cands``: ``[seg, score, flat_idx]`` sorted best first (ties in
+    input order); returns ``(round, score, flat_idx)`` of the picks."""
     picks = []
     while cands and len(picks) < max_keep:
         best = max(range(len(cands)), key=lambda i: (cands[i][1], -i))
@@ -70,10 +70,10 @@ def nms_1d_reference(segments: List[Tensor], scores: List[Tensor],
                 groups.setdefault(key, []).append([segs[i], scrs[i], i])
         picks = []
         for key in sorted(groups):
-            for rnd, score, idx in _nms_group(groups[key], method,
-                                              iou_threshold, sigma,
-                                              min_score, max_per_video):
-                picks.append((-score, rnd, key, idx, score))
+            for _, score, idx in _nms_group(groups[key], method,
+                                            iou_threshold, sigma, min_score,
+                                            max_per_video):
+                picks.append((-score, -scrs[idx], idx, idx, score))
         picks = sorted(picks)[:max_per_video]
         out_segs = [list(segs[p[3]]) for p in picks]
         if class_agnostic and voting_threshold > 0:
@@ -87,12 +87,14 @@ def nms_1d_reference(segments: List[Tensor], scores: List[Tensor],
 
 
 def _vote(kept, segs, scrs, voting_threshold):
+    """ActionFormer's ``seg_voting``: weights ``score * IoU``."""
     weight_sum, start, end = 0.0, 0.0, 0.0
     for seg, score in zip(segs, scrs):
-        if _iou(kept, seg) >= voting_threshold:
-            weight_sum += score
-            start += score * seg[0]
-            end += score * seg[1]
+        iou = _iou(kept, seg)
+        if iou >= voting_threshold:
+            weight_sum += score * iou
+            start += score * iou * seg[0]
+            end += score * iou * seg[1]
     if weight_sum <= 0:
         return kept
     return [start / weight_sum, end / weight_sum]

@@ -26,6 +26,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 from asl_mmaction.models.peer_checkpoints import (  # noqa: E402
     SOURCES, convert_state_dict, pick_state_dict)
+from asl_mmaction.utils.cli import (  # noqa: E402
+    ToolError, add_debug_arg, run_main)
 
 
 def parse_args(argv=None):
@@ -37,6 +39,7 @@ def parse_args(argv=None):
                         'detector of this config (strict load)')
     parser.add_argument('--no-ema', action='store_true',
                         help='take the raw weights instead of the EMA ones')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -63,7 +66,7 @@ def check_against_config(state: dict, config: str) -> None:
     shapes = sorted(k for k in set(state) & set(expected)
                     if state[k].shape != expected[k].shape)
     if missing or extra or shapes:
-        raise SystemExit(
+        raise ToolError(
             f'the converted weights do not fit {config}:\n'
             f'  missing here: {missing[:10]}\n  not in the model: '
             f'{extra[:10]}\n  other shapes: '
@@ -71,11 +74,17 @@ def check_against_config(state: dict, config: str) -> None:
     model.load_state_dict(state, strict=True)
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     args = parse_args(argv)
+    if not osp.isfile(args.src):
+        raise ToolError(f'{args.src}: no such checkpoint file')
     checkpoint = torch.load(args.src, map_location='cpu', weights_only=False)
-    state, dropped = convert_state_dict(
-        pick_state_dict(checkpoint, use_ema=not args.no_ema), args.source)
+    try:
+        state, dropped = convert_state_dict(
+            pick_state_dict(checkpoint, use_ema=not args.no_ema),
+            args.source)
+    except KeyError as err:
+        raise ToolError(f'{args.src}: {err.args[0]}') from err
     if args.config:
         check_against_config(state, args.config)
     out = dict(meta=dict(converted_from=osp.basename(args.src),
@@ -90,7 +99,8 @@ def main(argv=None):
     print(f'{len(state)} tensors written to {args.dst}'
           + (f'; dropped {len(dropped)} keys of modules the {args.source} '
              f'inference does not use' if dropped else ''))
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main))

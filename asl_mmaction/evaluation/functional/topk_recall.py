@@ -13,18 +13,18 @@ Two readings exist (see ``docs/evaluation.md``):
 
 A prediction may cover several instances (no one-to-one matching) in both.
 """
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
-from .segment_set import (SegmentSet, group_keys, pairwise_iou,
-                          rank_in_group, same_key_pairs)
+from .segment_set import Pairs, SegmentSet, pair_up
 
 RECALL_PROTOCOLS = ('official', 'actionformer')
 
 
 def topk_recall(pred: SegmentSet, gt: SegmentSet, tious: Sequence[float],
-                topk: Sequence[int], protocol: str = 'official') -> np.ndarray:
+                topk: Sequence[int], protocol: str = 'official',
+                pairs: Optional[Pairs] = None) -> np.ndarray:
     """Recall@kx for every tIoU and k.
 
     Args:
@@ -33,6 +33,7 @@ def topk_recall(pred: SegmentSet, gt: SegmentSet, tious: Sequence[float],
         tious (sequence[float]): ``T`` thresholds.
         topk (sequence[int]): ``K`` multipliers.
         protocol (str): ``'official'`` or ``'actionformer'``.
+        pairs (Pairs, optional): ``pair_up(pred, gt)`` when already known.
 
     Returns:
         np.ndarray: ``[T, K]`` recall in ``[0, 1]``.
@@ -44,15 +45,19 @@ def topk_recall(pred: SegmentSet, gt: SegmentSet, tious: Sequence[float],
     topk = np.asarray(topk, dtype=np.int64)
     hits = np.zeros((tious.shape[0], topk.shape[0], len(gt)), dtype=bool)
     if len(pred) > 0:
-        pred_key, gt_key = group_keys(pred, gt)
-        _, gt_inverse, gt_count = np.unique(
-            gt_key, return_inverse=True, return_counts=True)
+        if pairs is None:
+            pairs = pair_up(pred, gt)
         official = protocol == 'official'
-        rank = rank_in_group(pred_key, None if official else pred.scores)
-        pi, gi = same_key_pairs(pred_key, gt_key)
-        iou = pairwise_iou(pred.segments[pi], gt.segments[gi])[None, None]
-        close = iou > tious[:, None, None] if official else \
-            iou >= tious[:, None, None]
+        # Only pairs that overlap enough at the lowest threshold can hit.
+        low = tious.min(initial=1.0)
+        near = pairs.iou > low if official else pairs.iou >= low
+        pi, gi, iou = pairs.pred_idx[near], pairs.gt_idx[near], \
+            pairs.iou[near]
+        _, gt_inverse, gt_count = np.unique(
+            pairs.gt_key, return_inverse=True, return_counts=True)
+        rank = pairs.pred_rank(pred, by_score=not official)
+        close = iou[None, None] > tious[:, None, None] if official else \
+            iou[None, None] >= tious[:, None, None]
         in_top = rank[pi] < topk[:, None] * gt_count[gt_inverse][gi]
         t_idx, k_idx, j = np.nonzero(close & in_top[None])
         hits[t_idx, k_idx, gi[j]] = True

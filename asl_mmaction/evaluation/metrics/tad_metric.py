@@ -26,7 +26,7 @@ from mmengine.structures import BaseDataElement
 from mmaction.registry import METRICS
 
 from ..functional import (SegmentSet, average_precision, dump_predictions,
-                          duplicate_gt_mask, topk_recall)
+                          duplicate_gt_mask, pair_up, topk_recall)
 
 # Default tIoU thresholds of each benchmark.
 DEFAULT_TIOUS = {
@@ -244,7 +244,8 @@ class TADMetric(BaseMetric):
         if len(gt) == 0:
             raise ValueError('TADMetric: no ground truth instance in the '
                              f'{len(results)} videos; nothing to score')
-        ap, class_ids = average_precision(pred, gt, tious)
+        pairs = pair_up(pred, gt)  # shared by mAP and Recall@kx
+        ap, class_ids = average_precision(pred, gt, tious, pairs)
         self.per_class_ap = {
             (classes[c] if classes is not None and c < len(classes) else
              str(c)): float(a)
@@ -257,7 +258,7 @@ class TADMetric(BaseMetric):
         if self.resolved_dataset_name() in RECALL_DATASETS and \
                 self.recall_topk:
             recall = topk_recall(pred, gt, self.recall_tious,
-                                 self.recall_topk, self.protocol)
+                                 self.recall_topk, self.protocol, pairs)
             for i, t in enumerate(self.recall_tious):
                 for j, k in enumerate(self.recall_topk):
                     metrics[f'Recall@{k}x,tIoU={_fmt(t)}'] = float(

@@ -12,28 +12,37 @@ from mmaction.registry import MODELS
 class ASLDataPreprocessor(BaseDataPreprocessor):
     """Pad ``[C, T_i]`` features into ``[B, C, T]`` and build validity masks.
 
-    In training every batch is padded to ``max_seq_len`` (the crop transform
-    already cut longer videos), as ActionFormer does, so all iterations have
-    the same shape. At inference any length is accepted: the batch is padded
-    to its longest sequence rounded up to a multiple of ``pad_divisor`` (the
-    coarsest stride of the pyramid, so every level has an integer length;
-    the model's outputs do not depend on how much more padding there is).
+    Every batch is padded to its longest sequence rounded up to a multiple of
+    ``pad_divisor`` (the coarsest stride of the pyramid, so every level has
+    an integer length). Training sequences must fit ``max_seq_len`` (the
+    crop transform cuts longer videos). ActionFormer pads every training
+    batch to ``max_seq_len``; the model here is padding-invariant (a video's
+    outputs on its valid steps do not depend on how much padding follows),
+    so the losses are the same either way and the shorter batches simply
+    cost less: on EPIC-Kitchens' video lengths about half the steps of
+    ``max_seq_len`` (``bench/bench_train_step.py``). ``pad_train_to_max``
+    restores ActionFormer's fixed shape, e.g. for ``torch.compile`` without
+    dynamic shapes.
 
     Args:
-        max_seq_len (int): Training length. Defaults to 2304.
-        pad_divisor (int, optional): Inference lengths are rounded up to a
-            multiple of it. None (default): ``ASLDetector`` sets it to its
-            backbone's total stride.
+        max_seq_len (int): Longest training sequence. Defaults to 2304.
+        pad_divisor (int, optional): Lengths are rounded up to a multiple of
+            it. None (default): ``ASLDetector`` sets it to its backbone's
+            total stride.
         pad_value (float): Value written in padded positions.
+        pad_train_to_max (bool): Pad every training batch to
+            ``max_seq_len``, as ActionFormer. Defaults to False.
     """
 
     def __init__(self, max_seq_len: int = 2304,
                  pad_divisor: Optional[int] = None,
-                 pad_value: float = 0.0) -> None:
+                 pad_value: float = 0.0,
+                 pad_train_to_max: bool = False) -> None:
         super().__init__()
         self.max_seq_len = max_seq_len
         self.pad_divisor = None
         self.pad_value = pad_value
+        self.pad_train_to_max = pad_train_to_max
         if pad_divisor is not None:
             self.set_pad_divisor(pad_divisor)
 
@@ -54,7 +63,8 @@ class ASLDataPreprocessor(BaseDataPreprocessor):
                     f'a training sequence has {longest} steps, more than '
                     f'max_seq_len={self.max_seq_len}: add RandomTemporalCrop '
                     'to the training pipeline')
-            return self.max_seq_len
+            if self.pad_train_to_max:
+                return self.max_seq_len
         divisor = self.pad_divisor or 1
         return max(divisor, math.ceil(longest / divisor) * divisor)
 

@@ -28,7 +28,7 @@ from ..layers import MaskedConv1d, MaskedConvTower1d, Scale
 from ..losses import LossNormalizer
 from ..task_modules import (DenseTargets, PointGenerator1D,
                             build_dense_targets)
-from .dense_decoding import level_candidates, segments_to_seconds
+from .dense_decoding import batch_candidates, segments_to_seconds
 from .plugins import (BaseClassSensitivity, BaseContrastiveLoss,
                       BaseInstanceSensitivity, BaseVideoLoss, build_plugin)
 
@@ -325,20 +325,11 @@ class ASLHead(BaseModule):
         cfg = self.test_cfg
         feat_lens = [c.shape[1] for c in cls_logits]
         points = self.prior_generator(feat_lens, device=cls_logits[0].device)
-        points = torch.split(points, feat_lens, dim=0)
-        all_segs, all_scores, all_labels = [], [], []
-        for b in range(len(data_samples)):
-            found = [level_candidates(
-                (logit[b].float().sigmoid() * mask[b, 0, :, None]),
-                offset[b].float(), pts, cfg['score_thr'], cfg['nms_pre'],
-                cfg['min_duration'])
-                for logit, offset, mask, pts in zip(cls_logits, reg_offsets,
-                                                    masks, points)]
-            segs, scores, labels = (torch.cat(x) for x in zip(*found))
-            all_segs.append(segs)
-            all_scores.append(scores)
-            all_labels.append(labels)
-        kept = batched_nms_1d(all_segs, all_scores, all_labels,
+        candidates = batch_candidates(
+            cls_logits, reg_offsets, masks,
+            torch.split(points, feat_lens, dim=0), cfg['score_thr'],
+            cfg['nms_pre'], cfg['min_duration'])
+        kept = batched_nms_1d(*(list(x) for x in zip(*candidates)),
                               max_per_video=cfg['max_per_video'],
                               **cfg['nms'])
         for sample, (segs, scores, labels) in zip(data_samples, kept):

@@ -1,5 +1,5 @@
 """Turning dense per-point outputs of one video into candidate segments."""
-from typing import Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -7,34 +7,51 @@ from torch import Tensor
 from ...structures import steps_to_seconds
 
 
-def level_candidates(probs: Tensor, offsets: Tensor, points: Tensor,
-                     score_thr: float, nms_pre: int, min_duration: float
-                     ) -> Tuple[Tensor, Tensor, Tensor]:
-    """Best (point, class) pairs of one level of one video, decoded.
+def batch_candidates(cls_logits: Sequence[Tensor],
+                     reg_offsets: Sequence[Tensor], masks: Sequence[Tensor],
+                     points: Sequence[Tensor], score_thr: float, nms_pre: int,
+                     min_duration: float
+                     ) -> List[Tuple[Tensor, Tensor, Tensor]]:
+    """ActionFormer's candidates of every video of a batch, decoded.
+
+    Per level and video: the (point, class) pairs with probability above
+    ``score_thr``, at most the ``nms_pre`` best, decoded to
+    ``[t - left * stride, t + right * stride]`` and kept if longer than
+    ``min_duration`` steps. One ``topk`` per level serves the whole batch
+    (the best ``nms_pre`` of all pairs, then the threshold, is the same set
+    as the best ``nms_pre`` of those above the threshold).
 
     Args:
-        probs (Tensor): ``[T_l, K]`` class probabilities (0 at padding).
-        offsets (Tensor): ``[T_l, 2]`` ``(left, right)`` in strides.
-        points (Tensor): ``[T_l, 4]`` ``(t, lo, hi, stride)``.
-        score_thr (float): Keep probabilities above it.
-        nms_pre (int): Then keep at most this many, best first.
-        min_duration (float): Then drop segments not longer than this
-            (steps).
+        cls_logits (Sequence[Tensor]): ``[B, T_l, K]`` per level.
+        reg_offsets (Sequence[Tensor]): ``[B, T_l, 2]`` in strides.
+        masks (Sequence[BoolTensor]): ``[B, 1, T_l]``.
+        points (Sequence[Tensor]): ``[T_l, 4]`` ``(t, lo, hi, stride)``.
+        score_thr, nms_pre, min_duration: see above.
 
     Returns:
-        tuple: ``segments [M, 2]`` (steps), ``scores [M]``, ``labels [M]``.
+        list: per video ``(segments [M, 2] steps, scores [M], labels [M])``,
+        levels in order, each level's candidates best first.
     """
-    num_classes = probs.shape[1]
-    flat = probs.flatten()
-    keep = torch.nonzero(flat > score_thr).squeeze(1)
-    scores, order = flat[keep].topk(min(nms_pre, keep.numel()))
-    keep = keep[order]
-    pt, labels = keep // num_classes, keep % num_classes
-    t, stride = points[pt, 0], points[pt, 3]
-    segments = torch.stack((t - offsets[pt, 0] * stride,
-                            t + offsets[pt, 1] * stride), dim=-1)
-    long_enough = (segments[:, 1] - segments[:, 0]) > min_duration
-    return segments[long_enough], scores[long_enough], labels[long_enough]
+    found = []  # per level: segments [B, k, 2], scores [B, k], keep [B, k]
+    for logits, offsets, mask, pts in zip(cls_logits, reg_offsets, masks,
+                                          points):
+        num_classes = logits.shape[-1]
+        probs = (logits.float().sigmoid() * mask[:, 0, :, None]).flatten(1)
+        k = min(nms_pre, probs.shape[1])
+        scores, index = probs.topk(k, dim=1)  # [B, k], best first
+        pt = torch.div(index, num_classes, rounding_mode='floor')
+        labels = index - pt * num_classes
+        off = offsets.float().gather(1, pt[..., None].expand(-1, -1, 2))
+        t, stride = pts[pt, 0], pts[pt, 3]
+        segments = torch.stack((t - off[..., 0] * stride,
+                                t + off[..., 1] * stride), dim=-1)
+        keep = (scores > score_thr) & \
+            (segments[..., 1] - segments[..., 0] > min_duration)
+        found.append((segments, scores, labels, keep))
+    segments, scores, labels, keep = (torch.cat(x, dim=1)
+                                      for x in zip(*found))
+    return [(segments[b][keep[b]], scores[b][keep[b]], labels[b][keep[b]])
+            for b in range(keep.shape[0])]
 
 
 def segments_to_seconds(segments: Tensor, metainfo: dict) -> Tensor:

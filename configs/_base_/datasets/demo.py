@@ -23,7 +23,8 @@ train_dataloader = dict(
                  filter_empty_gt=True, pipeline=train_pipeline, **feat_cfg))
 val_dataloader = dict(
     batch_size=4, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    # longest videos first: batches of similar length, little padding
+    sampler=dict(type='LengthSortedSampler'),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, subset='val',
                  test_mode=True, pipeline=test_pipeline, **feat_cfg))

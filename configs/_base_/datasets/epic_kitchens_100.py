@@ -25,7 +25,8 @@ train_dataloader = dict(
                  filter_empty_gt=True, pipeline=train_pipeline, **common))
 val_dataloader = dict(
     batch_size=2, num_workers=4, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    # longest videos first: batches of similar length, little padding
+    sampler=dict(type='LengthSortedSampler'),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(type=dataset_type, data_root=data_root,
                  ann_file='annotations/EPIC_100_validation.csv',

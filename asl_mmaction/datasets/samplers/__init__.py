@@ -1,0 +1,3 @@
+from .length_sorted_sampler import LengthSortedSampler
+
+__all__ = ['LengthSortedSampler']
