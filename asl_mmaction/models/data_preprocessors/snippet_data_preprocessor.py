@@ -12,9 +12,10 @@ from .tad_data_preprocessor import ASLDataPreprocessor
 class SnippetDataPreprocessor(BaseDataPreprocessor):
     """Normalise snippet frames and build the step masks.
 
-    The masks are those of ``ASLDataPreprocessor`` (same padded length:
-    ``max_seq_len`` in training, the longest rounded up to ``pad_divisor``
-    at inference), but the frames are *not* padded: the valid snippets of
+    The masks are those of ``ASLDataPreprocessor`` (the same padded
+    length: the longest video of the batch rounded up to ``pad_divisor``,
+    or ``max_seq_len`` with ``pad_train_to_max`` in training), but the
+    frames are *not* padded: the valid snippets of
     every video are concatenated, in (video, step) order, so padded steps
     cost no memory and never reach the video backbone (nor its BatchNorm
     statistics). Normalisation is MMAction2's ``ActionDataPreprocessor``
@@ -28,6 +29,8 @@ class SnippetDataPreprocessor(BaseDataPreprocessor):
         mean, std (sequence[float] | None): Per-channel (RGB) pixel mean and
             std of the video backbone's pre-training.
         format_shape (str): ``'NCTHW'`` (the snippet layout).
+        pad_train_to_max (bool): Training masks of ``max_seq_len`` steps
+            (ActionFormer's fixed shape), as ``ASLDataPreprocessor``.
 
     Returns (``forward``):
         dict: ``inputs``: ``dict(frames=Tensor[N, 3, L, H, W] float,
@@ -41,10 +44,12 @@ class SnippetDataPreprocessor(BaseDataPreprocessor):
                  pad_divisor: Optional[int] = None,
                  mean: Optional[Sequence[float]] = None,
                  std: Optional[Sequence[float]] = None,
-                 format_shape: str = 'NCTHW') -> None:
+                 format_shape: str = 'NCTHW',
+                 pad_train_to_max: bool = False) -> None:
         super().__init__()
         self.steps = ASLDataPreprocessor(max_seq_len=max_seq_len,
-                                         pad_divisor=pad_divisor)
+                                         pad_divisor=pad_divisor,
+                                         pad_train_to_max=pad_train_to_max)
         self.frames = MODELS.build(dict(type='ActionDataPreprocessor',
                                         mean=mean, std=std,
                                         format_shape=format_shape))

@@ -36,7 +36,7 @@ train_dataloader = dict(
                  pipeline=train_pipeline, **dataset))
 val_dataloader = dict(
     batch_size=1, num_workers=2, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    sampler=dict(type='LengthSortedSampler'),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(subset='val', test_mode=True, pipeline=test_pipeline,
                  **dataset))
