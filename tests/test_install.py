@@ -167,9 +167,6 @@ def test_broken_mmaction2_wheel_is_refused_in_one_line(tmp_path):
 @pytest.mark.parametrize('tool', sorted(
     str(p.relative_to(REPO)) for p in (REPO / 'tools').rglob('*.py')))
 def test_every_tool_reports_errors_through_the_shared_helper(tool):
-    if tool == 'tools/infer.py':
-        pytest.skip('tools/infer.py is being reworked elsewhere; it adopts '
-                    'utils/cli.run_main there')
     source = (REPO / tool).read_text()
     assert 'sys.exit(run_main(main))' in source and 'add_debug_arg(' in \
         source, tool

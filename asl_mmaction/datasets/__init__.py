@@ -7,4 +7,5 @@ from .activitynet_dataset import ActivityNetTADDataset  # noqa: F401
 from .thumos14_dataset import MultiThumosDataset, Thumos14Dataset  # noqa: F401
 from .charades_dataset import CharadesDataset  # noqa: F401
 from .demo_dataset import DemoTADDataset  # noqa: F401
+from .video_tad_dataset import VideoTADDataset  # noqa: F401
 from . import samplers  # noqa: F401

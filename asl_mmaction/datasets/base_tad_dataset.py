@@ -17,7 +17,7 @@ from mmengine.logging import print_log
 
 from .annotation_files import normalize_subsets
 from .feature_checks import DEFAULT_MAX_ABS
-from .feature_io import make_source, peek_shape
+from .feature_io import check_feature_grid, make_source, peek_shape
 from .tad_errors import TADDataError, summarize_bad_videos
 
 
@@ -327,6 +327,9 @@ class BaseTADDataset(BaseDataset):
                       fps: float) -> int:
         """Check channels and lengths from file headers; return ``T``."""
         shapes = [peek_shape(s) for s in sources]
+        for source in sources:  # features extracted on another grid
+            check_feature_grid(source['path'], fps, self.feat_stride,
+                               self.num_frames)
         for i, (source, (length, channels)) in enumerate(zip(sources,
                                                               shapes)):
             if self.feat_dims is not None and channels != self.feat_dims[i]:

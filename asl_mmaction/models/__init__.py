@@ -2,3 +2,4 @@ from . import backbones, data_preprocessors, detectors, heads, losses, necks  # 
 from . import sensitivity  # noqa: F401
 from . import task_modules  # noqa: F401
 from . import layers  # noqa: F401
+from . import video_encoders  # noqa: F401

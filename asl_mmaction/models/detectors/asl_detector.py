@@ -6,6 +6,7 @@ from mmengine.model import BaseModel
 from mmaction.registry import MODELS
 
 from asl_mmaction.utils.dist_utils import mean_over_ranks
+from .backbone_contract import check_backbone_contract
 from .nonfinite_guard import guard_losses
 
 
@@ -33,6 +34,7 @@ class ASLDetector(BaseModel):
         super().__init__(data_preprocessor=MODELS.build(data_preprocessor),
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        check_backbone_contract(self.backbone)
         if getattr(self.data_preprocessor, 'pad_divisor', 0) is None:
             # pad to the coarsest stride: every level has an integer length
             self.data_preprocessor.set_pad_divisor(
