@@ -68,7 +68,7 @@ def make_videos(lengths, channels: int, seed: int):
             feat_offset=0.5 * NUM_FRAMES / FEAT_STRIDE,
             feat_len=length, crop_start=0))
         gt = InstanceData()  # unlabelled test data: empty ground truth
-        gt.segments = torch.zeros(0, 2)
+        gt.segments_in_steps = torch.zeros(0, 2)
         gt.labels = torch.zeros(0, dtype=torch.long)
         sample.gt_instances = gt
         videos.append((feats, sample))

@@ -81,7 +81,7 @@ def make_batch(lengths, rng: np.random.Generator):
         starts = rng.uniform(0, length - 4, num)
         ends = np.minimum(starts + rng.uniform(2, 30, num), length)
         sample.gt_instances = InstanceData(
-            segments=torch.tensor(np.stack([starts, ends], 1),
+            segments_in_steps=torch.tensor(np.stack([starts, ends], 1),
                                   dtype=torch.float32),
             labels=torch.tensor(rng.integers(0, NUM_CLASSES - 10, num)))
         samples.append(sample)

@@ -38,7 +38,8 @@ def make_samples(videos=VIDEOS):
             video_name=f'video_{b}', duration=10.0, fps=10.0,
             feat_stride=4.0, feat_offset=0.5, crop_start=0))
         gt = InstanceData()
-        gt.segments = torch.tensor([v[:2] for v in video]).reshape(-1, 2)
+        gt.segments_in_steps = torch.tensor(
+            [v[:2] for v in video]).reshape(-1, 2)
         gt.labels = torch.tensor([v[2] for v in video], dtype=torch.long)
         sample.gt_instances = gt
         samples.append(sample)

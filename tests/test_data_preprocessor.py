@@ -55,7 +55,7 @@ def test_training_losses_do_not_depend_on_the_padding():
         for i, n in enumerate((150, 97)):
             sample = TADDataSample(metainfo=dict(video_name=f'v{i}'))
             sample.gt_instances = InstanceData(
-                segments=torch.tensor([[10.0, 30.0], [60.0, 90.0]]),
+                segments_in_steps=torch.tensor([[10.0, 30.0], [60.0, 90.0]]),
                 labels=torch.tensor([1, 4]))
             samples.append(sample)
         gen = torch.Generator().manual_seed(1)

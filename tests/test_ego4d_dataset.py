@@ -122,8 +122,8 @@ def test_real_clips_through_full_pipeline(tmp_path):
     assert out['inputs'].dtype == torch.float32
     assert out['inputs'].shape == (8, 256) and sample.feat_len == 256
     assert sample.feat_offset == pytest.approx(0.5 * WINDOW / STRIDE)
-    assert len(sample.gt_instances.segments) > 0
-    seg = sample.gt_instances.segments
+    assert len(sample.gt_instances.segments_in_steps) > 0
+    seg = sample.gt_instances.segments_in_steps
     assert (seg >= 0).all() and (seg <= 256).all()
     # back to seconds, targets fall inside the ground truth as scored
     secs = steps_to_seconds(seg.numpy() + sample.crop_start, sample.fps,
@@ -145,7 +145,7 @@ def test_validation_sample_keeps_full_sequence_and_exact_steps(tmp_path):
     np.testing.assert_array_equal(out['inputs'].numpy(), arrays[name].T)
     info = val.get_data_info(0)
     expected = (info['segments'] * FPS - WINDOW / 2) / STRIDE
-    np.testing.assert_allclose(sample.gt_instances.segments.numpy(),
+    np.testing.assert_allclose(sample.gt_instances.segments_in_steps.numpy(),
                                expected, rtol=1e-5, atol=1e-4)
     assert sample.crop_start == 0 and sample.duration == info['duration']
 

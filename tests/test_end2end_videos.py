@@ -118,7 +118,7 @@ def test_dataset_loads_the_snippet_frames_of_a_window(video_data):
     assert meta['feat_offset'] == 1.0  # 0.5 * 8 / 4
     # first action 0.4-1.6 s -> steps 0.4*30/4-1 = 2.0 .. 11.0
     np.testing.assert_allclose(
-        sample['data_samples'].gt_instances.segments[0].numpy(),
+        sample['data_samples'].gt_instances.segments_in_steps[0].numpy(),
         [2.0, 11.0], atol=1e-5)
 
 

@@ -105,7 +105,8 @@ def test_real_videos_through_pipeline_with_npz(tmp_path):
     assert len(sample.ann_segments) == n_rows
     starts = sorted(parse_timestamp(r['start_timestamp']) for r in rows
                     if r['video_id'] == sample.video_name)
-    steps = sample.gt_instances.segments[:, 0].numpy().astype(np.float64)
+    steps = sample.gt_instances.segments_in_steps[:, 0].numpy().astype(
+        np.float64)
     back = (steps * STRIDE + WINDOW / 2) / FPS
     # every (de-duplicated) target starts where an annotated action starts
     gap = np.abs(back[:, None] - np.array(starts)[None]).min(axis=1)

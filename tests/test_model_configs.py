@@ -24,7 +24,7 @@ def batch(num_videos=2, channels=32):
             video_name=f'v{i}', duration=steps / 1.875, fps=30.0,
             feat_stride=16.0, feat_offset=0.5, feat_len=steps, crop_start=0))
         sample.gt_instances = InstanceData(
-            segments=torch.tensor([[10.0, 30.0], [40.0, 44.0]]),
+            segments_in_steps=torch.tensor([[10.0, 30.0], [40.0, 44.0]]),
             labels=torch.tensor([1, 4]))
         samples.append(sample)
         inputs.append(torch.randn(channels, steps))

@@ -43,12 +43,22 @@ def test_epic_config_decays_exactly_conv_and_linear_weights():
     for exempt in ('backbone.stem.0.norm1.weight', 'neck.norms.0.weight',
                    'head.scales.0.scale', 'head.cls_tower.norms.0.weight',
                    'backbone.stem.0.drop_path_attn.scale',
-                   'head.class_sensitivity.mu'):
+                   'head.class_sensitivity.probe.bias'):
         assert decay[exempt] == 0.0, exempt
     assert 'backbone.stem.0.attn.query.weight' in decayed
     assert 'head.conv_cls.conv.weight' in decayed
-    # the sensitivity profiles have their own learning rate
-    assert lr['head.class_sensitivity.mu'] == 100 * lr['head.conv_cls.conv.weight']
+    # the class sensitivity has its own learning rate
+    assert lr['head.class_sensitivity.probe.weight'] == \
+        10 * lr['head.conv_cls.conv.weight']
+    # the learned modes' Gaussians are parameters, never decayed
+    cfg = Config.fromfile(EPIC)
+    cfg.model.head.class_sensitivity.mode = 'reference'
+    model = MODELS.build(cfg.model)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    mu = model.head.class_sensitivity.mu
+    group = next(g for g in wrapper.optimizer.param_groups
+                 if any(p is mu for p in g['params']))
+    assert group['weight_decay'] == 0.0
 
 
 def test_groups_are_merged_by_setting():

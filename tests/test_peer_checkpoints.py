@@ -171,7 +171,8 @@ def test_tool_converts_a_checkpoint_for_the_test_tool(tmp_path):
     dst = tmp_path / 'converted.pth'
     config = tmp_path / 'cfg.py'
     config.write_text(
-        f"_base_ = [{str(REPO / 'configs/actionformer/actionformer_demo.py')!r}]\n"
+        f"_base_ = [{str(REPO / 'configs/actionformer')!r}"
+        f" + '/actionformer_demo.py']\n"
         f"model = dict(head=dict(num_classes={K}))\n")
     out = subprocess.run(
         [sys.executable, str(REPO / 'tools/convert/peer_checkpoint.py'),

@@ -116,7 +116,7 @@ def test_pack_builds_the_contract_sample():
     assert out['inputs'].shape == (3, 100)
     sample = out['data_samples']
     assert isinstance(sample, TADDataSample)
-    assert sample.gt_instances.segments.dtype == torch.float32
+    assert sample.gt_instances.segments_in_steps.dtype == torch.float32
     assert sample.gt_instances.labels.dtype == torch.long
     assert sample.video_name == 'v' and sample.feat_len == 100
     with pytest.raises(KeyError, match='LoadTADFeatures'):

@@ -24,7 +24,8 @@ SOURCES = ('actionformer', 'asl_authors')
 #: (pattern, replacement) on the names of both codes, first match wins.
 KEY_RULES = (
     (r'^backbone\.proj\.(\d+)\.conv\.', r'backbone.embed.proj.projs.\1.conv.'),
-    (r'^backbone\.embd\.(\d+)\.conv\.', r'backbone.embed.tower.convs.\1.conv.'),
+    (r'^backbone\.embd\.(\d+)\.conv\.',
+     r'backbone.embed.tower.convs.\1.conv.'),
     (r'^backbone\.embd_norm\.(\d+)\.', r'backbone.embed.tower.norms.\1.'),
     (r'^backbone\.(stem|branch)\.(\d+)\.ln1\.', r'backbone.\1.\2.norm1.'),
     (r'^backbone\.(stem|branch)\.(\d+)\.ln2\.', r'backbone.\1.\2.norm2.'),

@@ -1,11 +1,15 @@
 """Data sample for temporal action detection.
 
-``gt_instances`` (training / evaluation targets, in feature steps):
-    segments (Tensor[N, 2] float): start / end in feature steps of the
-        (possibly cropped) input.
+``gt_instances`` (training targets, in feature steps):
+    segments_in_steps (Tensor[N, 2] float): start / end in feature steps
+        of the (possibly cropped) input.
     labels (Tensor[N] long): class indices.
 ``pred_instances`` (model output, in seconds of the original video):
-    segments (Tensor[K, 2] float), scores (Tensor[K]), labels (Tensor[K]).
+    segments (Tensor[K, 2] float, seconds), scores (Tensor[K]),
+    labels (Tensor[K]).
+
+The two segment fields are named apart on purpose: steps inside the model,
+seconds outside it (``structures/time_conversion.py`` converts).
 
 Meta information (see ``docs/data_contract.md``): ``video_name``,
 ``duration``, ``fps``, ``feat_stride``, ``feat_offset``, ``feat_len``,

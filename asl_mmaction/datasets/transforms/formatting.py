@@ -19,8 +19,9 @@ class PackTADInputs(BaseTransform):
     """Pack features and targets as the data contract says.
 
     Returns ``{'inputs': Tensor[C, T] float32, 'data_samples':
-    TADDataSample}`` with ``gt_instances.segments`` (``Tensor[N, 2]`` steps
-    of ``inputs``) and ``gt_instances.labels`` (``Tensor[N]`` long), and
+    TADDataSample}`` with ``gt_instances.segments_in_steps``
+    (``Tensor[N, 2]``, feature steps of ``inputs``) and
+    ``gt_instances.labels`` (``Tensor[N]`` long), and
     ``meta_keys`` as metainfo.
     """
 
@@ -30,7 +31,7 @@ class PackTADInputs(BaseTransform):
     def transform(self, results: dict) -> dict:
         feats = np.ascontiguousarray(results['feats'], dtype=np.float32)
         gt = InstanceData()
-        gt.segments = torch.as_tensor(
+        gt.segments_in_steps = torch.as_tensor(
             np.asarray(results.get('gt_segments', np.zeros((0, 2))),
                        dtype=np.float32).reshape(-1, 2))
         gt.labels = torch.as_tensor(

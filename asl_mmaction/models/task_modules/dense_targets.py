@@ -130,8 +130,9 @@ def pad_gt_instances(data_samples: Sequence, num_classes: int,
     ``segments[valid]`` lists the batch's segments video after video.
 
     Args:
-        data_samples (Sequence[TADDataSample]): ``gt_instances.segments``
-            ``[N_i, 2]`` (steps) and ``gt_instances.labels`` ``[N_i]``.
+        data_samples (Sequence[TADDataSample]):
+            ``gt_instances.segments_in_steps`` ``[N_i, 2]`` and
+            ``gt_instances.labels`` ``[N_i]``.
         num_classes (int): Labels must lie in ``[0, num_classes)``.
         device (torch.device): Device of the outputs.
 
@@ -145,7 +146,7 @@ def pad_gt_instances(data_samples: Sequence, num_classes: int,
         if 'gt_instances' not in sample:
             raise ValueError(f'video {name}: data sample has no '
                              'gt_instances, which training needs')
-        seg = torch.as_tensor(sample.gt_instances.segments,
+        seg = torch.as_tensor(sample.gt_instances.segments_in_steps,
                               dtype=torch.float32).reshape(-1, 2)
         lab = torch.as_tensor(sample.gt_instances.labels,
                               dtype=torch.long).reshape(-1)
