@@ -14,7 +14,7 @@ from asl_mmaction.models.sensitivity.class_sensitivity import \
     ClassSensitivityEvaluator
 from asl_mmaction.visualization.architecture import draw_architecture
 from asl_mmaction.visualization.sensitivity_curves import (
-    draw_sensitivity_curves, gaussian_curves, sensitivity_parameters)
+    draw_sensitivity_curves, profile_curves)
 from asl_mmaction.visualization.timeline import (assign_lanes,
                                                  draw_timelines,
                                                  draw_video_timeline,
@@ -149,7 +149,7 @@ def test_safe_file_name():
 
 # ------------------------------------------------------- sensitivity curves
 def test_sensitivity_curves_from_module(tmp_path):
-    module = ClassSensitivityEvaluator(num_classes=5, mode="normalized")
+    module = ClassSensitivityEvaluator(num_classes=5, mode='normalized')
     with torch.no_grad():
         module.mu[3] = torch.tensor([0.2, -0.4, 0.3])
         module.sigma[3] -= 2.0
@@ -159,45 +159,46 @@ def test_sensitivity_curves_from_module(tmp_path):
     assert len(fig.axes) == 4  # the empty 6th slot of a 2x3 grid is removed
     assert_png(out)
     assert fig.axes[1].get_title() == '3: close'
-    # the plotted cls curve of class 3 peaks at its mu
+    # the plotted cls curve of class 3 peaks at its mu, drawn with the
+    # module's own rule (sigma_min + softplus), and drawing must not reset
+    # the training statistics
     line = fig.axes[1].get_lines()[0]
     x, y = line.get_xdata(), line.get_ydata()
     assert x[np.argmax(y)] == pytest.approx(0.2, abs=0.01)
-    # the effective sigma (sigma_min + softplus) is what is drawn, and
-    # reading the parameters must not reset the training statistics
-    mu, sigma, mode = sensitivity_parameters(module)
-    assert mode == 'normalized'
-    assert sigma[3, 0] == pytest.approx(
-        float(module.effective_sigma()[3, 0].detach()))
-    assert sigma[3, 0] > module.sigma_min
+    sigma = float(module.effective_sigma()[3, 0])
+    half = x[(y >= 0.5)]
+    assert half.max() - half.min() == pytest.approx(
+        2 * sigma * np.sqrt(2 * np.log(2)), abs=0.02)
     assert module._weight_sum is None
 
 
-def test_sensitivity_curves_from_stats_dict_reference_mode(tmp_path):
-    mu = np.array([[0.0, -0.5, 0.5], [0.1, -0.2, 0.2]])
-    sigma = np.array([[1.0, 1.0, 1.0], [0.3, 0.4, 0.5]])
-    stats = dict(mu=torch.tensor(mu), sigma=torch.tensor(sigma),
-                 mode='reference')
-    fig = draw_sensitivity_curves(stats, [1], None, None)
-    assert len(fig.axes) == 1
+def test_profile_curves_follow_each_mode():
     x = np.linspace(-0.5, 0.5, 11)
-    curves = gaussian_curves(mu[1], sigma[1], x, mode='reference')
-    expected_start = np.exp(-(x + 0.2) ** 2 / (2 * 0.4 ** 2))
-    np.testing.assert_allclose(curves['start'], expected_start)
-    np.testing.assert_allclose(
-        curves['loc'], (curves['start'] + curves['end']) / 2 * curves['cls'])
-    normalized = gaussian_curves(mu[1], sigma[1], x, mode='normalized')
-    np.testing.assert_allclose(
-        normalized['loc'], (curves['start'] + curves['end']) / 2)
+    ref = ClassSensitivityEvaluator(num_classes=2, mode='reference')
+    with torch.no_grad():
+        ref.mu[1] = torch.tensor([0.1, -0.2, 0.2])
+        ref.sigma[1] = torch.tensor([0.3, 0.4, 0.5])
+    curves = profile_curves(ref, x)[1]
+    start = np.exp(-(x + 0.2) ** 2 / (2 * 0.4 ** 2))
+    np.testing.assert_allclose(curves[1], start / start.max(), rtol=1e-5)
+    loc = (curves[1] * start.max() + np.exp(-(x - 0.2) ** 2 / 0.5)) / 2 * \
+        np.exp(-(x - 0.1) ** 2 / 0.18)
+    np.testing.assert_allclose(curves[3], loc / loc.max(), rtol=1e-4)
+    # a fitted profile: baseline + amplitude * Gaussian, as the module has it
+    fitted = ClassSensitivityEvaluator(num_classes=2, in_channels=4)
+    with torch.no_grad():
+        fitted.mu[0, 0], fitted.sigma[0, 0] = 0.25, 0.1
+        fitted.amplitude[0, 0], fitted.baseline[0, 0] = 0.6, 0.2
+    cls = 0.2 + 0.6 * np.exp(-(x - 0.25) ** 2 / 0.02)
+    np.testing.assert_allclose(profile_curves(fitted, x)[0, 0],
+                               cls / cls.max(), rtol=1e-5)
 
 
 def test_sensitivity_curves_bad_input():
-    module = ClassSensitivityEvaluator(num_classes=2)
+    module = ClassSensitivityEvaluator(num_classes=2, mode='normalized')
     with pytest.raises(ValueError, match='outside the 2 classes'):
         draw_sensitivity_curves(module, [2], None, None)
-    with pytest.raises(KeyError, match='sigma'):
-        draw_sensitivity_curves(dict(mu=np.zeros((2, 3))), [0], None, None)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match='curves'):
         draw_sensitivity_curves(object(), [0], None, None)
 
 
@@ -259,8 +260,8 @@ def test_visualize_sensitivity_tool(tmp_path):
     config = tmp_path / 'cfg.py'
     config.write_text("default_scope = 'mmaction'\n"
                       "model = dict(type='ClassSensitivityEvaluator', "
-                      "num_classes=4)\n")
-    module = ClassSensitivityEvaluator(num_classes=4)
+                      "num_classes=4, mode='normalized')\n")
+    module = ClassSensitivityEvaluator(num_classes=4, mode="normalized")
     with torch.no_grad():
         module.mu[2, 0] = 0.25
     ckpt = tmp_path / 'model.pth'
@@ -280,8 +281,8 @@ def test_sensitivity_class_names_from_checkpoint_or_config(tmp_path,
     config = tmp_path / 'cfg.py'
     config.write_text("default_scope = 'mmaction'\n"
                       "model = dict(type='ClassSensitivityEvaluator', "
-                      "num_classes=4)\n")
-    module = ClassSensitivityEvaluator(num_classes=4)
+                      "num_classes=4, mode='normalized')\n")
+    module = ClassSensitivityEvaluator(num_classes=4, mode="normalized")
     ckpt = tmp_path / 'model.pth'
     torch.save(dict(state_dict=module.state_dict(),
                     meta=dict(dataset_meta=dict(classes=CLASSES))), ckpt)
