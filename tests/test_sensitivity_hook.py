@@ -29,7 +29,7 @@ def fake_runner(model, name, it=0):
 
 def wrapped_evaluator(num_classes=12):
     ev = MODELS.build(dict(type='ClassSensitivityEvaluator',
-                           num_classes=num_classes))
+                           num_classes=num_classes, in_channels=8))
     # nested like detector.head.class_sensitivity (DDP adds one more level)
     model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(ev))
     return ev, model
