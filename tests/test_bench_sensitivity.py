@@ -214,20 +214,46 @@ def test_set_schedule_keeps_the_scheduler_types():
     assert [s['type'] for s in cfg.param_scheduler] == types[1:]
 
 
+def test_variant_configs_follow_the_project_configs(tmp_path):
+    args = bench.parse_args(['--work-dir', str(tmp_path)])
+    data = dict(bench.DATASETS['semi_real'], data_root=str(tmp_path))
+    heads = {}
+    for variant in bench.VARIANTS:
+        cfg = bench.build_cfg(args, data, variant, 3, str(tmp_path / 'w'))
+        heads[variant] = cfg.model.head
+        assert cfg.model.backbone.in_channels == 64
+        assert cfg.train_dataloader.dataset.data_root == str(tmp_path)
+        assert cfg.test_dataloader.dataset.subset == 'val'
+        assert cfg.randomness.seed == 3 and cfg.val_cfg is None
+        assert cfg.train_cfg.max_epochs == 12
+        assert cfg.optim_wrapper.optimizer.lr == 1e-3
+        ema = [h for h in cfg.custom_hooks if h['type'] == 'EMAHook']
+        assert ema[0]['momentum'] == 0.01
+    twin = Config.fromfile(osp.join(REPO, bench.EPIC_CONFIGS['af']))
+    assert heads['af'].class_sensitivity is None
+    assert heads['af'].contrastive_loss == twin.model.head.contrastive_loss
+    assert heads['class'].class_sensitivity is not None
+    assert heads['class'].instance_sensitivity is None
+    assert heads['class'].contrastive_loss is None
+    assert heads['class_inst'].instance_sensitivity is not None
+    assert heads['class_inst'].contrastive_loss is None
+    assert heads['full'].contrastive_loss is not None
+    assert heads['reference'].class_sensitivity.mode == 'reference'
+
+
 def test_quick_bench_trains_tests_and_reads_the_profiles(shared_data,
                                                         tmp_path):
     out = tmp_path / 'result.json'
     result = bench.main([
-        '--quick', '--variants', 'af,full', '--threads', '1',
+        '--quick', '--variants', 'full', '--threads', '1',
         '--data-dir', str(tmp_path / 'data'), '--work-dir',
         str(tmp_path / 'work'), '--json', str(out)])
-    assert json.loads(out.read_text())['summary'].keys() == {'af', 'full'}
+    assert json.loads(out.read_text())['summary'].keys() == {'full'}
     runs = {r['variant']: r for r in result['runs']}
     for run in runs.values():
         assert set(run['metrics']) == set(bench.METRIC_KEYS)
         assert all(0.0 <= v <= 1.0 for v in run['metrics'].values())
         assert run['train_s'] > 0
-    assert 'recovery' not in runs['af']  # ASL off: nothing to recover
     rec = runs['full']['recovery']
     assert rec['classes'] and len(rec['error']) == len(rec['classes'])
     # the true positions are the generator's, the learned ones the
