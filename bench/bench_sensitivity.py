@@ -181,9 +181,11 @@ def train_and_test(cfg: Config, name: str) -> dict:
 
     stamp = time.strftime('%H%M%S')
     cfg.experiment_name = f'{name}_{stamp}_train'
-    start = time.time()
+    start, cpu_start = time.time(), time.process_time()
     Runner.from_cfg(cfg).train()
     train_s = time.time() - start
+    # CPU time: the run's cost on a machine shared with other jobs
+    train_cpu_s = time.process_time() - cpu_start
     test_cfg = last_checkpoint_cfg(cfg)
     test_cfg.experiment_name = f'{name}_{stamp}_test'
     runner = Runner.from_cfg(test_cfg)
@@ -202,6 +204,7 @@ def train_and_test(cfg: Config, name: str) -> dict:
     return dict(metrics={k: metrics[k] for k in METRIC_KEYS},
                 per_class_ap=per_class_ap, classes=classes,
                 checkpoint=checkpoint, train_s=train_s,
+                train_cpu_s=train_cpu_s,
                 test_s=time.time() - start - train_s)
 
 
@@ -335,7 +338,8 @@ def run_one(args, data: dict, variant: str, seed: int) -> dict:
                 args, cfg, cfg_path, result['checkpoint'], chosen,
                 osp.join(work_dir, 'cls_profiles.png'))
     print(f"[{name}] mAP {100 * run['metrics']['mAP']:.2f}  train "
-          f"{run['train_s']:.0f} s, test {run['test_s']:.0f} s"
+          f"{run['train_s']:.0f} s (CPU {run['train_cpu_s']:.0f} s), test "
+          f"{run['test_s']:.0f} s"
           + (f"; key-position error {run['recovery']['mean_error']:.3f}"
              if 'recovery' in run else ''), flush=True)
     return run
@@ -357,7 +361,9 @@ def summarise(runs: List[dict]) -> Dict[str, dict]:
                      std=dict(zip(METRIC_KEYS, std.tolist())),
                      frequent_mAP=_mean_std([r['frequent_mAP']
                                              for r in mine]),
-                     train_s=float(np.mean([r['train_s'] for r in mine])))
+                     train_s=float(np.mean([r['train_s'] for r in mine])),
+                     train_cpu_s=float(np.mean([r.get('train_cpu_s', np.nan)
+                                                for r in mine])))
         if all('recovery' in r for r in mine):
             entry['key_error'] = _mean_std(
                 [r['recovery']['mean_error'] for r in mine])
