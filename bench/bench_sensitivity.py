@@ -252,13 +252,24 @@ def recovery(profiles: dict, true_key: np.ndarray,
     """Per class with ``counts >= min_instances``: true / learned key
     position and their absolute difference (segment lengths)."""
     classes = np.nonzero(counts >= min_instances)[0]
-    err = np.abs(profiles['key'][classes] - true_key[classes])
-    return dict(classes=classes.tolist(), true=true_key[classes].tolist(),
-                learned=profiles['key'][classes].tolist(),
-                error=err.tolist(),
+    learned, true = profiles['key'][classes], true_key[classes]
+    err = np.abs(learned - true)
+    # Does the profile move the right way, however little? Pearson
+    # correlation of learned and true positions over the classes (NaN when
+    # either is constant) and the share of classes whose learned shift
+    # from the centre has the sign of the true one.
+    corr = float('nan')
+    if len(classes) > 1 and np.ptp(learned) > 0 and np.ptp(true) > 0:
+        corr = float(np.corrcoef(learned, true)[0, 1])
+    moved = np.abs(learned - 0.5) > 1e-3
+    same_side = np.sign(learned - 0.5) == np.sign(true - 0.5)
+    return dict(classes=classes.tolist(), true=true.tolist(),
+                learned=learned.tolist(), error=err.tolist(),
                 contrast=profiles['contrast'][classes].tolist(),
                 mean_error=float(err.mean()) if len(err) else float('nan'),
-                within_0_1=int((err <= 0.1).sum()))
+                within_0_1=int((err <= 0.1).sum()), corr=corr,
+                same_side=float((moved & same_side).mean())
+                if len(err) else float('nan'))
 
 
 def draw_profiles(args, cfg: Config, cfg_path: str, checkpoint: str,
@@ -431,6 +442,10 @@ def format_recovery(runs: List[dict], classes: Optional[List[str]]) -> str:
     lines.append(f'{"within 0.1":<24}' + ''.join(
         f'{r["recovery"]["within_0_1"]:>11d}/{len(ref["classes"]):<2d}'
         for r in with_rec))
+    lines.append(f'{"corr(learned, true)":<24}' + ''.join(
+        f'{r["recovery"]["corr"]:>14.2f}' for r in with_rec))
+    lines.append(f'{"moved to the true side":<24}' + ''.join(
+        f'{r["recovery"]["same_side"]:>14.2f}' for r in with_rec))
     if 'from_centre' in ref:
         lines.append(f'{"|learned - 0.5|":<24}' + ''.join(
             f'{r["recovery"]["from_centre"]:>14.3f}' for r in with_rec))
