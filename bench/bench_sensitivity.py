@@ -378,6 +378,8 @@ def summarise(runs: List[dict]) -> Dict[str, dict]:
         if all('recovery' in r for r in mine):
             entry['key_error'] = _mean_std(
                 [r['recovery']['mean_error'] for r in mine])
+            entry['key_corr'] = _mean_std(
+                [r['recovery']['corr'] for r in mine])
         summary[variant] = entry
     return summary
 
@@ -404,18 +406,19 @@ def format_runs(runs: List[dict]) -> str:
 
 def format_summary(summary: Dict[str, dict]) -> str:
     head = f'{"variant":<12}' + ''.join(f'{k:>15}' for k in METRIC_KEYS) + \
-        f'{"freq mAP":>15}{"key err":>16}'
+        f'{"freq mAP":>15}{"key err":>16}{"key corr":>16}'
     lines = [head, '-' * len(head)]
     for name, s in summary.items():
         cells = [f'{100 * s["mean"][k]:.2f} +- {100 * s["std"][k]:.2f}'
                  for k in METRIC_KEYS]
         freq = s['frequent_mAP']
         cells.append(f'{100 * freq["mean"]:.2f} +- {100 * freq["std"]:.2f}')
-        err = s.get('key_error')
-        cells.append(f'{err["mean"]:.3f} +- {err["std"]:.3f}' if err
-                     else '-')
-        lines.append(f'{name:<12}' + ''.join(f'{c:>15}' for c in cells[:-1])
-                     + f'{cells[-1]:>16}')
+        for key in ('key_error', 'key_corr'):
+            value = s.get(key)
+            cells.append(f'{value["mean"]:.3f} +- {value["std"]:.3f}'
+                         if value else '-')
+        lines.append(f'{name:<12}' + ''.join(f'{c:>15}' for c in cells[:-2])
+                     + ''.join(f'{c:>16}' for c in cells[-2:]))
     return '\n'.join(lines)
 
 
