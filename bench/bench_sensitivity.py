@@ -20,7 +20,8 @@ Variants (``--variants``, all through the project's configs):
 * ``class``: ASL config, class-level sensitivity only;
 * ``class_inst``: class + instance sensitivity (no contrastive loss);
 * ``full``: the ASL config as it is;
-* ``reference``: ``full`` with ``class_sensitivity.mode='reference'``.
+* ``reference``: ``full`` with ``class_sensitivity.mode='reference'``;
+* ``normalized``: ``full`` with ``class_sensitivity.mode='normalized'``.
 
 Each run trains through MMEngine's ``Runner`` with validation off, then a
 fresh runner tests the saved (EMA) weights of the last checkpoint. Printed:
@@ -71,6 +72,8 @@ VARIANTS = {
     'class_inst': ('asl', {'model.head.contrastive_loss': None}),
     'full': ('asl', {}),
     'reference': ('asl', {'model.head.class_sensitivity.mode': 'reference'}),
+    'normalized': ('asl',
+                   {'model.head.class_sensitivity.mode': 'normalized'}),
 }
 EPIC_CONFIGS = dict(
     asl='configs/asl/asl_epic_kitchens_100_verb.py',
@@ -93,24 +96,36 @@ DEMO_KEY_POSITION = 0.5
 
 # ------------------------------------------------------------------ configs
 def set_schedule(cfg: Config, epochs: int, warmup_epochs: int) -> None:
-    """Warm-up scheduler on ``[0, warmup)``, the rest on
-    ``[warmup, epochs)`` (``T_max`` to match); scheduler types and their
-    other settings stay those of the config. ``warmup_epochs=0`` drops the
-    warm-up."""
-    scheds = [dict(s) for s in cfg.param_scheduler]
-    if len(scheds) != 2:
-        raise ValueError('set_schedule expects a warm-up and a main '
-                         f'scheduler, the config has {len(scheds)}: '
-                         f'{[s["type"] for s in scheds]}')
+    """``epochs`` in all, the first ``warmup_epochs`` of them warm-up;
+    scheduler types and their other settings stay the config's.
+
+    Two layouts are understood: one scheduler with a ``warmup`` (epochs)
+    argument whose decay ends at ``max_epochs`` (``LinearWarmupCosineLR``),
+    or a warm-up scheduler on ``[0, W)`` followed by a main one on
+    ``[W, E)`` (MMEngine's ``LinearLR`` + ``CosineAnnealingLR``, whose
+    ``T_max`` follows; ``warmup_epochs=0`` drops the warm-up one).
+    """
     if not 0 <= warmup_epochs < epochs:
         raise ValueError(f'need 0 <= warmup_epochs < epochs, got '
                          f'{warmup_epochs} / {epochs}')
-    warm, main = scheds
-    warm.update(begin=0, end=warmup_epochs)
-    main.update(begin=warmup_epochs, end=epochs)
-    if 'T_max' in main:
-        main['T_max'] = epochs - warmup_epochs
-    cfg.param_scheduler = ([warm] if warmup_epochs else []) + [main]
+    scheds = [dict(s) for s in cfg.param_scheduler]
+    if len(scheds) == 1 and 'warmup' in scheds[0]:
+        scheds[0]['warmup'] = warmup_epochs
+        for key in ('begin', 'end'):
+            scheds[0].pop(key, None)
+    elif len(scheds) == 2:
+        warm, main = scheds
+        warm.update(begin=0, end=warmup_epochs)
+        main.update(begin=warmup_epochs, end=epochs)
+        if 'T_max' in main:
+            main['T_max'] = epochs - warmup_epochs
+        scheds = ([warm] if warmup_epochs else []) + [main]
+    else:
+        raise ValueError(
+            'set_schedule expects one scheduler with a warmup argument, or '
+            f'a warm-up and a main scheduler; the config has '
+            f'{[s["type"] for s in scheds]}')
+    cfg.param_scheduler = scheds
     cfg.train_cfg.max_epochs = epochs
 
 
@@ -164,11 +179,16 @@ def build_cfg(args, data: dict, variant: str, seed: int,
 
 def describe_budget(cfg: Config) -> str:
     scheds = ', '.join(
+        f"{s['type']} (warm-up {s['warmup']} epochs)" if 'warmup' in s else
         f"{s['type']} [{s.get('begin', 0)}, {s.get('end')})"
         for s in cfg.param_scheduler)
     ema = [h for h in cfg.custom_hooks if h['type'] == 'EMAHook']
+    keys = (cfg.optim_wrapper.get('paramwise_cfg') or {}).get(
+        'custom_keys') or {}
+    mults = ''.join(f', {k} lr x {v["lr_mult"]}' for k, v in keys.items()
+                    if 'lr_mult' in v)
     return (f'{cfg.train_cfg.max_epochs} epochs ({scheds}), lr '
-            f'{cfg.optim_wrapper.optimizer.lr}, batch '
+            f'{cfg.optim_wrapper.optimizer.lr}{mults}, batch '
             f'{cfg.train_dataloader.batch_size}, EMA momentum '
             f"{ema[0]['momentum'] if ema else None}")
 
@@ -218,8 +238,9 @@ def class_sensitivity_module(cfg: Config, checkpoint: str):
     if sens_cfg is None:
         return None
     init_default_scope('mmaction')
-    module = MODELS.build(dict(sens_cfg,
-                               num_classes=cfg.model.head.num_classes))
+    # as the head builds it: the config's own values win
+    module = MODELS.build(sens_cfg, default_args=dict(
+        num_classes=cfg.model.head.num_classes))
     state = torch.load(checkpoint, map_location='cpu', weights_only=False)
     prefix = 'head.class_sensitivity.'
     own = {k[len(prefix):]: v for k, v in state['state_dict'].items()
@@ -229,19 +250,26 @@ def class_sensitivity_module(cfg: Config, checkpoint: str):
 
 
 def learned_cls_profiles(module, num_points: int = 201) -> dict:
-    """``cls`` Gaussian of every class over ``p in [0, 1]``.
+    """``cls`` profile of every class over ``p in [0, 1]``.
+
+    The module's own ``curves`` (the plug-in interface: stride 1) when it
+    has them, else (older code) the peak-1 Gaussian of its ``mu`` and
+    effective sigma.
 
     Returns:
-        dict: ``p`` [P], ``profile`` [K, P] (peak-1 Gaussian), ``key``
-        [K] (argmax position), ``contrast`` [K] (1 - min / max over
-        ``[0, 1]``: 0 for a flat profile), ``mu`` / ``sigma`` [K].
+        dict: ``p`` [P], ``profile`` [K, P], ``key`` [K] (argmax
+        position), ``contrast`` [K] (1 - min / max over ``[0, 1]``: 0 for a
+        flat profile), ``mu`` / ``sigma`` [K] of the ``cls`` Gaussian.
     """
     mu = module.mu.detach()[:, 0].double().numpy()
     sigma = module.effective_sigma().detach()[:, 0].double().numpy()
     p = np.linspace(0.0, 1.0, num_points)
     x = p - 0.5  # centre 0, start -0.5, end +0.5
-    profile = np.exp(-(x[None] - mu[:, None]) ** 2 /
-                     (2 * sigma[:, None] ** 2))
+    if hasattr(module, 'curves'):
+        profile = module.curves(torch.from_numpy(x))[:, 0].double().numpy()
+    else:
+        profile = np.exp(-(x[None] - mu[:, None]) ** 2 /
+                         (2 * sigma[:, None] ** 2))
     return dict(p=p, profile=profile, key=p[profile.argmax(axis=1)],
                 contrast=1 - profile.min(axis=1) / profile.max(axis=1),
                 mu=mu, sigma=sigma)

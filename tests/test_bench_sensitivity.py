@@ -185,13 +185,23 @@ def test_missing_annotation_files_are_named(tmp_path):
 def test_learned_key_position_is_the_argmax_of_the_cls_gaussian():
     from mmaction.registry import MODELS
     module = MODELS.build(dict(type='ClassSensitivityEvaluator',
-                               num_classes=3))
+                               num_classes=3, mode='normalized'))
     with torch.no_grad():
         module.mu[:, 0] = torch.tensor([0.0, -0.3, 0.9])
     prof = bench.learned_cls_profiles(module)
     np.testing.assert_allclose(prof['key'], [0.5, 0.2, 1.0], atol=0.005)
     assert prof['contrast'][0] == pytest.approx(
         1 - np.exp(-0.25 / 2), abs=1e-3)  # sigma 1: nearly flat
+    # a profile with a baseline (fitted mode): read through its curves
+    fitted = MODELS.build(dict(type='ClassSensitivityEvaluator',
+                               num_classes=3, mode='fitted'))
+    with torch.no_grad():
+        fitted.mu[:, 0] = torch.tensor([0.0, -0.3, 0.9])
+    prof_fitted = bench.learned_cls_profiles(fitted)
+    np.testing.assert_allclose(prof_fitted['key'], prof['key'])
+    # baseline 0.5 + amplitude 0.5 at init: half the Gaussian's contrast
+    assert prof_fitted['contrast'][0] == pytest.approx(
+        prof['contrast'][0] / 2, abs=1e-3)
     rec = bench.recovery(prof, np.array([0.5, 0.4, 0.8]),
                          np.array([30, 25, 3]), 20)
     assert rec['classes'] == [0, 1]
@@ -206,15 +216,23 @@ def test_set_schedule_keeps_the_scheduler_types():
     cfg = Config.fromfile(osp.join(
         REPO, 'configs/asl/asl_epic_kitchens_100_verb.py'))
     types = [s['type'] for s in cfg.param_scheduler]
-    bench.set_schedule(cfg, 12, 2)
-    assert [s['type'] for s in cfg.param_scheduler] == types
-    assert [(s['begin'], s['end']) for s in cfg.param_scheduler] == [
-        (0, 2), (2, 12)]
-    assert cfg.train_cfg.max_epochs == 12
     with pytest.raises(ValueError, match='warmup'):
         bench.set_schedule(cfg, 3, 3)
+    bench.set_schedule(cfg, 12, 2)
+    assert [s['type'] for s in cfg.param_scheduler] == types
+    assert cfg.train_cfg.max_epochs == 12
+    if len(types) == 1:  # one warm-up + decay scheduler ending at the end
+        assert cfg.param_scheduler[0]['warmup'] == 2
+    # MMEngine's two-scheduler layout
+    cfg = Config(dict(train_cfg=dict(max_epochs=30), param_scheduler=[
+        dict(type='LinearLR', begin=0, end=5),
+        dict(type='CosineAnnealingLR', begin=5, end=30, T_max=25)]))
+    bench.set_schedule(cfg, 12, 2)
+    assert [(s['begin'], s['end']) for s in cfg.param_scheduler] == [
+        (0, 2), (2, 12)]
+    assert cfg.param_scheduler[1]['T_max'] == 10
     bench.set_schedule(cfg, 5, 0)
-    assert [s['type'] for s in cfg.param_scheduler] == types[1:]
+    assert [s['type'] for s in cfg.param_scheduler] == ['CosineAnnealingLR']
 
 
 def test_variant_configs_follow_the_project_configs(tmp_path):
