@@ -296,6 +296,9 @@ def recovery(profiles: dict, true_key: np.ndarray,
                 contrast=profiles['contrast'][classes].tolist(),
                 mean_error=float(err.mean()) if len(err) else float('nan'),
                 within_0_1=int((err <= 0.1).sum()), corr=corr,
+                # the same error of the initial, centred profile
+                centre_error=float(np.abs(true - 0.5).mean())
+                if len(err) else float('nan'),
                 same_side=float((moved & same_side).mean())
                 if len(err) else float('nan'))
 
@@ -470,6 +473,8 @@ def format_recovery(runs: List[dict], classes: Optional[List[str]]) -> str:
                      ''.join(f'{c:>14}' for c in cells))
     lines.append(f'{"mean error":<24}' + ''.join(
         f'{r["recovery"]["mean_error"]:>14.3f}' for r in with_rec))
+    lines.append(f'{"(centred profile)":<24}' + ''.join(
+        f'{r["recovery"]["centre_error"]:>14.3f}' for r in with_rec))
     lines.append(f'{"within 0.1":<24}' + ''.join(
         f'{r["recovery"]["within_0_1"]:>11d}/{len(ref["classes"]):<2d}'
         for r in with_rec))

@@ -207,6 +207,7 @@ def test_learned_key_position_is_the_argmax_of_the_cls_gaussian():
     assert rec['classes'] == [0, 1]
     np.testing.assert_allclose(rec['error'], [0.0, 0.2], atol=0.005)
     assert rec['within_0_1'] == 1
+    assert rec['centre_error'] == pytest.approx(0.05)  # |0.5-0.5|, |0.4-0.5|
     assert rec['same_side'] == 0.5  # class 0 did not move
     # learned 0.5, 0.2 vs true 0.5, 0.4: the same order
     assert rec['corr'] == pytest.approx(1.0)
