@@ -240,7 +240,8 @@ def class_sensitivity_module(cfg: Config, checkpoint: str):
     init_default_scope('mmaction')
     # as the head builds it: the config's own values win
     module = MODELS.build(sens_cfg, default_args=dict(
-        num_classes=cfg.model.head.num_classes))
+        num_classes=cfg.model.head.num_classes,
+        in_channels=cfg.model.head.in_channels))
     state = torch.load(checkpoint, map_location='cpu', weights_only=False)
     prefix = 'head.class_sensitivity.'
     own = {k[len(prefix):]: v for k, v in state['state_dict'].items()
