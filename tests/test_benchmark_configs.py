@@ -56,8 +56,8 @@ RECIPES = {
         'val_evaluator.dataset_name': 'activitynet',
         'optim_wrapper.optimizer.lr': 1e-3,
         'train_cfg.max_epochs': 15,
-        'score_fusion.topk': 2,
-        'score_fusion.max_detections': 200,
+        'val_evaluator.score_fusion.topk': 2,
+        'val_evaluator.score_fusion.max_detections': 200,
     },
     'asl_multithumos_i3d_rgb.py': {  # TemporalMaxer's MultiTHUMOS yaml
         'model.backbone.in_channels': 1024,

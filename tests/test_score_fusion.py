@@ -131,3 +131,57 @@ def test_eval_tool_fuses_class_agnostic_predictions(tmp_path):
     (tmp_path / 'cuhk.json').write_text(json.dumps(cuhk))
     out = tool.main(args + ['--ext-topk', '1'])
     assert out['mAP'] == pytest.approx((0.5 + 0.5 * 2 / 3 + 0.0) / 2)
+
+
+def test_metric_fuses_before_scoring(tmp_path):
+    """TADMetric(score_fusion=...) scores class-agnostic detections as the
+    tool does: right classifier 1.0, top-1 with a2 wrong 5/12; a missing
+    score file fails when the metric is built, a missing video names it."""
+    from asl_mmaction.evaluation.metrics.tad_metric import TADMetric
+
+    cuhk = {'results': {'a1': [0.1, 0.6, 0.3], 'a2': [0.2, 0.1, 0.7]},
+            'class': ['Surfing', 'Archery', 'Dancing']}  # any column order
+    cuhk['results'] = {v: [s[2], s[0], s[1]] for v, s in
+                       cuhk['results'].items()}
+    score_file = tmp_path / 'cuhk.json'
+    score_file.write_text(json.dumps(cuhk))
+    samples = [
+        dict(video_name='a1', duration=50.0,
+             ann_segments=np.array([[5.0, 15.0], [30.0, 40.0]]),
+             ann_labels=np.array([1, 1]),
+             pred_instances=dict(segments=np.array([[5.0, 15.0],
+                                                    [30.0, 40.0]]),
+                                 scores=np.array([0.9, 0.8]),
+                                 labels=np.zeros(2, np.int64))),
+        dict(video_name='a2', duration=60.0,
+             ann_segments=np.array([[10.0, 30.0]]), ann_labels=np.array([2]),
+             pred_instances=dict(segments=np.array([[10.0, 30.0]]),
+                                 scores=np.array([0.7]),
+                                 labels=np.zeros(1, np.int64)))]
+
+    def score(topk, **kwargs):
+        metric = TADMetric(dataset_name='activitynet', score_fusion=dict(
+            score_file=str(score_file), topk=topk, max_detections=200),
+            **kwargs)
+        metric.dataset_meta = dict(classes=('Archery', 'Dancing', 'Surfing'))
+        metric.process(None, samples)
+        return metric.compute_metrics(metric.results)
+
+    assert score(2)['mAP'] == pytest.approx(1.0)
+    cuhk['results']['a2'] = [0.1, 0.2, 0.7]  # Surfing 0.1, Dancing 0.7
+    score_file.write_text(json.dumps(cuhk))
+    assert score(1)['mAP'] == pytest.approx((0.5 + 0.5 * 2 / 3 + 0.0) / 2)
+    # the dump holds the fused, labelled detections
+    score(1, outfile_prefix=str(tmp_path / 'fused'))
+    dumped = json.loads((tmp_path / 'fused.json').read_text())
+    dumped = dumped['detect_results']
+    assert [d['label'] for d in dumped['a2']] == ['Dancing']
+
+    with pytest.raises(TADDataError, match='score file not found'):
+        TADMetric(score_fusion=dict(score_file=str(tmp_path / 'none.json')))
+    with pytest.raises(ValueError, match='score_file'):
+        TADMetric(score_fusion=dict(topk=2))
+    del cuhk['results']['a2']
+    score_file.write_text(json.dumps(cuhk))
+    with pytest.raises(TADDataError, match='video a2 has no class scores'):
+        score(2)

@@ -8,8 +8,8 @@
 # at test time 2000 candidates per level, class-agnostic Gaussian soft-NMS
 # (sigma 0.75) with boundary voting 0.9, at most 100 detections per video,
 # then each detection labelled with the video's top-2 classes of the CUHK
-# video classifier (score_fusion below); 10 epochs after 5 of warm-up,
-# lr 1e-3, batch 16.
+# video classifier (the metric's score_fusion, set in the dataset base);
+# 10 epochs after 5 of warm-up, lr 1e-3, batch 16.
 _base_ = [
     '../_base_/models/asl_convtransformer.py',
     '../_base_/datasets/activitynet13.py',
@@ -41,20 +41,6 @@ model = dict(
                      class_agnostic=True))))
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 auto_scale_lr = dict(base_batch_size=16)
-
-# ActionFormer's score fusion (eval.py with ext_score_file,
-# libs/utils/postprocessing.py: the top-2 classes of the CUHK classifier,
-# sqrt(class x detection score), 200 detections kept before), done by
-# asl_mmaction/post_processing/score_fusion.py. Until the head applies it,
-# score the saved detections with it:
-#   python tools/test.py CONFIG CKPT --out preds.json --out-format actionformer
-#   python tools/eval_predictions.py preds.json \
-#       data/activitynet13/annotations/activity_net.v1-3.min.json \
-#       --dataset activitynet --ext-score-file \
-#       data/activitynet13/annotations/cuhk_val_simp_share.json
-score_fusion = dict(
-    score_file='data/activitynet13/annotations/cuhk_val_simp_share.json',
-    topk=2, max_detections=200)
 
 # ActionFormer's ActivityNet recipe: 10 epochs after 5 of warm-up.
 train_cfg = dict(max_epochs=10 + 5)

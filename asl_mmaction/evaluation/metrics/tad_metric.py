@@ -25,6 +25,9 @@ from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 from mmaction.registry import METRICS
 
+from ...datasets.tad_errors import TADDataError
+from ...post_processing.score_fusion import (fuse_video_scores,
+                                              read_video_scores)
 from ..functional import (SegmentSet, average_precision, dump_predictions,
                           duplicate_gt_mask, pair_up, topk_recall)
 
@@ -162,6 +165,12 @@ class TADMetric(BaseMetric):
             required by ``format_only``.
         submission_format (str): ``'ego4d_mq'`` (challenge submission) or
             ``'actionformer'``.
+        score_fusion (dict, optional): ``dict(score_file, topk=2,
+            max_detections=200)``: the detections of a class-agnostic model
+            are first labelled with each video's top-``topk`` classes of
+            the score file (``post_processing/score_fusion.py``;
+            ActionFormer's ActivityNet recipe). Scored and dumped fused.
+            The file must exist when the metric is built.
         collect_device (str): ``'cpu'`` or ``'gpu'``.
         prefix (str, optional): prefix of the metric names.
     """
@@ -177,6 +186,7 @@ class TADMetric(BaseMetric):
                  format_only: bool = False,
                  outfile_prefix: Optional[str] = None,
                  submission_format: str = 'ego4d_mq',
+                 score_fusion: Optional[dict] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -200,6 +210,20 @@ class TADMetric(BaseMetric):
         if format_only and not outfile_prefix:
             raise ValueError('TADMetric: format_only=True needs an '
                              'outfile_prefix to write to')
+        if score_fusion is not None:
+            score_fusion = dict(score_fusion)
+            unknown = set(score_fusion) - {'score_file', 'topk',
+                                           'max_detections'}
+            if unknown or 'score_file' not in score_fusion:
+                raise ValueError('TADMetric: score_fusion takes score_file '
+                                 '(required), topk and max_detections; got '
+                                 f'{sorted(score_fusion)}')
+            # fail before training, not after the first epoch
+            if not osp.isfile(score_fusion['score_file']):
+                raise TADDataError('TADMetric: score_fusion score file not '
+                                   f'found: {score_fusion["score_file"]}')
+        self.score_fusion = score_fusion
+        self._video_scores = None
         self.tiou_thresholds = tiou_thresholds
         self.dataset_name = dataset_name
         self.protocol = protocol
@@ -236,6 +260,8 @@ class TADMetric(BaseMetric):
             unique.setdefault(r['video_name'], r)
         results = list(unique.values())
         classes = (self.dataset_meta or {}).get('classes')
+        if self.score_fusion is not None:
+            results = [self.fuse(r, classes) for r in results]
         if self.outfile_prefix:
             self.dump(results, classes)
         if self.format_only:
@@ -270,6 +296,26 @@ class TADMetric(BaseMetric):
         self._log_table(tious, ap.mean(axis=1), recall, len(results),
                         len(class_ids))
         return metrics
+
+    def fuse(self, result: dict, classes) -> dict:
+        """``result`` with its detections labelled by the video's classes
+        of the score file (``score_fusion``)."""
+        if self._video_scores is None:  # read once, in the class order
+            self._video_scores = read_video_scores(
+                self.score_fusion['score_file'], classes)
+        name = result['video_name']
+        scores = self._video_scores.get(name)
+        if scores is None:
+            raise TADDataError(
+                f'TADMetric: video {name} has no class scores in '
+                f'{self.score_fusion["score_file"]} (its videos look like '
+                f'{list(self._video_scores)[:3]})')
+        segments, fused, labels = fuse_video_scores(
+            result['pred_segments'], result['pred_scores'], scores,
+            self.score_fusion.get('topk', 2),
+            self.score_fusion.get('max_detections', 200))
+        return dict(result, pred_segments=segments, pred_scores=fused,
+                    pred_labels=labels)
 
     def dump(self, results: List[dict], classes) -> str:
         """Write the predictions to ``{outfile_prefix}.json``; returns it."""

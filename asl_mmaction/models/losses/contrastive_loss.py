@@ -33,7 +33,7 @@ from torch import Tensor
 from mmaction.registry import MODELS
 
 from ..heads.plugins import BaseContrastiveLoss
-from ..sensitivity.class_sensitivity import log_gaussian
+from ..sensitivity.profile_fitting import log_gaussian
 from ..task_modules.dense_targets import DenseTargets
 
 #: Anchor profiles (cls, start, end) without class-level sensitivity.

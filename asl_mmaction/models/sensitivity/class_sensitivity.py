@@ -51,23 +51,12 @@ from mmaction.registry import MODELS
 
 from ..heads.plugins import SENSITIVITY_TASKS, BaseClassSensitivity
 from ..task_modules.dense_targets import DenseTargets, SegmentPoints
-from .profile_fitting import (bin_centres, fit_gaussian_bumps,
-                              histogram_increments)
+from .profile_fitting import (bin_centres, fit_gaussian_bumps, gaussian,
+                              histogram_increments, log_gaussian)
 
 _INIT_MU = (0.0, -0.5, 0.5)
 _MODES = ('fitted', 'normalized', 'reference')
 _LOG_HALF = -0.6931471805599453
-
-
-def log_gaussian(x: Tensor, mu: Tensor, sigma: Tensor) -> Tensor:
-    """``log exp(-(x - mu)^2 / (2 sigma^2))``: the log of the package's one
-    Gaussian (peak 1 at ``mu``)."""
-    return -(x - mu).pow(2) / (2 * sigma.pow(2))
-
-
-def gaussian(x: Tensor, mu: Tensor, sigma: Tensor) -> Tensor:
-    """Unnormalised Gaussian ``exp(-(x - mu)^2 / (2 sigma^2))``, peak 1."""
-    return log_gaussian(x, mu, sigma).exp()
 
 
 def compact_ids(segment_ids: Tensor) -> Tensor:

@@ -16,6 +16,17 @@ import torch
 from torch import Tensor
 
 
+def log_gaussian(x: Tensor, mu: Tensor, sigma: Tensor) -> Tensor:
+    """``log exp(-(x - mu)^2 / (2 sigma^2))``: the log of the package's one
+    Gaussian (peak 1 at ``mu``)."""
+    return -(x - mu).pow(2) / (2 * sigma.pow(2))
+
+
+def gaussian(x: Tensor, mu: Tensor, sigma: Tensor) -> Tensor:
+    """Unnormalised Gaussian ``exp(-(x - mu)^2 / (2 sigma^2))``, peak 1."""
+    return log_gaussian(x, mu, sigma).exp()
+
+
 def histogram_increments(x: Tensor, rows: Tensor, values: Tensor,
                          num_rows: int, num_bins: int
                          ) -> Tuple[Tensor, Tensor]:
@@ -77,8 +88,7 @@ def fit_gaussian_bumps(means: Tensor, counts: Tensor, centres: Tensor,
     # [M, N] Gaussians of every (mu, sigma) pair at the bin centres
     mu_all = mu_grid.repeat(len(sig))
     sig_all = sig.repeat_interleave(len(mu_grid))
-    g = torch.exp(-(centres[None] - mu_all[:, None]).pow(2) /
-                  (2 * sig_all[:, None].pow(2)))
+    g = gaussian(centres[None], mu_all[:, None], sig_all[:, None])
     c, q = counts.float(), means.float() * (counts > 0)
     s0 = c.sum(dim=1, keepdim=True)  # [R, 1]
     t0 = (c * q).sum(dim=1, keepdim=True)

@@ -41,7 +41,14 @@ val_dataloader = dict(
                  subset='val', test_mode=True, pipeline=test_pipeline,
                  **feat_cfg))
 test_dataloader = val_dataloader
-# mAP at tIoU 0.5:0.95:0.05 (the metric's ActivityNet set)
-val_evaluator = dict(type='TADMetric', dataset_name='activitynet',
-                     protocol='official')
+# mAP at tIoU 0.5:0.95:0.05 (the metric's ActivityNet set), after each
+# class-agnostic detection is labelled with its video's top-2 classes of the
+# CUHK video classifier, ActionFormer's fusion (eval.py --ext_score_file,
+# libs/utils/postprocessing.py: sqrt(class x detection score), the best 200
+# detections kept before)
+val_evaluator = dict(
+    type='TADMetric', dataset_name='activitynet', protocol='official',
+    score_fusion=dict(
+        score_file=data_root + '/annotations/cuhk_val_simp_share.json',
+        topk=2, max_detections=200))
 test_evaluator = val_evaluator
