@@ -103,11 +103,15 @@ def test_outputs_on_valid_steps_ignore_the_batch(backbone, neck, train):
                                  length)
 
 
-def test_detections_ignore_the_batch_size():
+@pytest.mark.parametrize('max_padding', [None, 0.1, 10.0])
+def test_detections_ignore_the_batch_size(max_padding):
     """End to end through the preprocessor and NMS: the detections of a
-    video are the same at test batch size 1 and 3."""
+    video are the same at test batch size 1 and 3, run as one padded batch
+    (None), as length buckets (0.1: here each video apart) or as one
+    bucket (10)."""
     from asl_mmaction.structures import TADDataSample
     model = build_detector(BACKBONES['convtransformer'], NECKS['identity'])
+    model.predict_max_padding = max_padding
     model.eval()
     torch.manual_seed(2)
     feats = [torch.randn(C, n) for n in (61, 200, 130)]
@@ -132,3 +136,15 @@ def test_detections_ignore_the_batch_size():
     torch.testing.assert_close(batched.segments, alone.segments, atol=1e-4,
                                rtol=1e-5)
     assert torch.equal(batched.labels, alone.labels)
+
+
+def test_length_buckets():
+    from asl_mmaction.models.detectors.length_buckets import length_buckets
+    # padded work 2 x 100 <= 1.1 x 195; adding 50 would be 3 x 100 > 1.1 x 245
+    assert length_buckets([50, 100, 95, 48, 47, 10], 0.1, 4) == [
+        [1, 2], [0, 3, 4], [5]]
+    assert length_buckets([32] * 3, 0.0, 32) == [[0, 1, 2]]
+    assert length_buckets([30, 20], 0.0, 32) == [[0], [1]]
+    assert length_buckets([30, 20], 0.7, 32) == [[0, 1]]
+    with pytest.raises(ValueError, match='max_padding'):
+        length_buckets([3], -1.0)

@@ -7,6 +7,7 @@ from mmaction.registry import MODELS
 
 from asl_mmaction.utils.dist_utils import mean_over_ranks
 from .backbone_contract import check_backbone_contract
+from .length_buckets import length_buckets
 from .nonfinite_guard import guard_losses
 
 
@@ -23,11 +24,17 @@ class ASLDetector(BaseModel):
             ``ASLDataPreprocessor``.
         skip_nonfinite (bool): Skip batches whose loss is NaN / inf instead
             of stopping with an error (see ``nonfinite_guard.py``).
+        predict_max_padding (float, optional): At inference, a batch of
+            feature tensors runs as sub-batches of similar length, each cut
+            to its longest video, so that padding adds at most this share
+            of work (``length_buckets.py``; same detections, as the model
+            is padding-invariant). None: one call on the whole batch.
     """
 
     def __init__(self, backbone: dict, head: dict, neck: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  skip_nonfinite: bool = False,
+                 predict_max_padding: Optional[float] = 0.1,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='ASLDataPreprocessor')
@@ -42,6 +49,10 @@ class ASLDetector(BaseModel):
         self.neck = MODELS.build(neck) if neck is not None else None
         self.head = MODELS.build(head)
         self.skip_nonfinite = skip_nonfinite
+        if predict_max_padding is not None and predict_max_padding < 0:
+            raise ValueError('ASLDetector: predict_max_padding must be >= 0 '
+                             f'or None, got {predict_max_padding}')
+        self.predict_max_padding = predict_max_padding
 
     def parse_losses(self, losses: Dict[str, torch.Tensor]):
         """MMEngine's total of the ``loss*`` terms, with the logged values
@@ -76,6 +87,9 @@ class ASLDetector(BaseModel):
         if masks is None:  # called without the preprocessor: all valid
             masks = inputs.new_ones((inputs.shape[0], 1, inputs.shape[-1]),
                                     dtype=torch.bool)
+        if mode == 'predict' and self.predict_max_padding is not None and \
+                isinstance(inputs, torch.Tensor) and inputs.dim() == 3:
+            return self.predict_in_buckets(inputs, masks, data_samples)
         feats, feat_masks = self.extract_feat(inputs, masks)
         if mode == 'loss':
             losses = self.head.loss(feats, feat_masks, data_samples)
@@ -87,3 +101,23 @@ class ASLDetector(BaseModel):
             return self.head(feats, feat_masks)
         raise RuntimeError(f'Invalid mode "{mode}": use loss, predict or '
                            'tensor')
+
+    def predict_in_buckets(self, inputs: torch.Tensor, masks: torch.Tensor,
+                           data_samples: List) -> list:
+        """``predict`` on sub-batches of similar length (``length_buckets``),
+        each cut to its longest video; results in the input order."""
+        lengths = masks[:, 0].sum(dim=-1).tolist()
+        divisor = getattr(self.data_preprocessor, 'pad_divisor', None) or 1
+        results = [None] * len(lengths)
+        for group in length_buckets(lengths, self.predict_max_padding,
+                                    divisor):
+            steps = min(-(-max(int(lengths[i]) for i in group) // divisor) *
+                        divisor, inputs.shape[-1])
+            index = torch.as_tensor(group, device=inputs.device)
+            feats, feat_masks = self.extract_feat(
+                inputs[index, :, :steps], masks[index, :, :steps])
+            preds = self.head.predict(feats, feat_masks,
+                                      [data_samples[i] for i in group])
+            for i, pred in zip(group, preds):
+                results[i] = pred
+        return results
