@@ -59,6 +59,9 @@ def test_epic_config_decays_exactly_conv_and_linear_weights():
     group = next(g for g in wrapper.optimizer.param_groups
                  if any(p is mu for p in g['params']))
     assert group['weight_decay'] == 0.0
+    # ... and keep the base lr, as in the authors' code (only the fitted
+    # mode's probe has its own)
+    assert group['lr'] == cfg.optim_wrapper.optimizer.lr
 
 
 def test_groups_are_merged_by_setting():

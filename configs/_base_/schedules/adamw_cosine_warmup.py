@@ -12,12 +12,13 @@ optim_wrapper = dict(
     # norms, scales, position encodings or the sensitivity profiles.
     constructor='ActionFormerOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.05),
-    # The class-level sensitivity has its own learning rate: in `fitted`
-    # mode it trains a linear probe on detached features, which must keep
-    # up with the features it reads (the profiles themselves are fitted
-    # in closed form; the learned modes' mu / sigma get it too).
-    paramwise_cfg=dict(custom_keys=dict(
-        class_sensitivity=dict(lr_mult=10.0))),
+    # The `fitted` class sensitivity's linear probe on detached features has
+    # its own learning rate, to keep up with the features it reads (the
+    # profiles are fitted in closed form). The Gaussians of the `reference`
+    # / `normalized` modes keep the base lr, as in the authors' code; give
+    # them another with a `class_sensitivity` key.
+    paramwise_cfg=dict(custom_keys={
+        'class_sensitivity.probe': dict(lr_mult=10.0)}),
     clip_grad=dict(max_norm=1.0, norm_type=2),
 )
 param_scheduler = [
