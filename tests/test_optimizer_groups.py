@@ -71,3 +71,30 @@ def test_groups_are_merged_by_setting():
     settings = {(g['lr'], g['weight_decay'])
                 for g in wrapper.optimizer.param_groups}
     assert len(wrapper.optimizer.param_groups) == len(settings) <= 4
+
+
+def test_probe_gradients_are_clipped_apart():
+    """The fitted mode's probe trains on detached features: its gradients
+    are clipped on their own, so a large probe loss leaves the detector's
+    clipped step (and the logged grad_norm) as without the probe."""
+    import torch
+    cfg = Config.fromfile(EPIC)
+    model = MODELS.build(cfg.model)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    probe = set(id(p) for p in model.head.class_sensitivity.probe.parameters())
+    torch.manual_seed(0)
+    for p in model.parameters():
+        p.grad = torch.randn_like(p) * (10.0 if id(p) in probe else 1e-3)
+    detector = [p for p in model.parameters() if id(p) not in probe]
+    raw = torch.cat([p.grad.flatten().double() for p in detector]).norm()
+    before = [p.grad.clone() for p in detector]
+    wrapper._clip_grad()
+    scale = min(1.0, 1.0 / float(raw))
+    for p, g in zip(detector, before):
+        torch.testing.assert_close(p.grad, g * scale, rtol=1e-4, atol=0)
+    probe_norm = torch.cat([p.grad.flatten() for p in
+                            model.head.class_sensitivity.probe.parameters()
+                            ]).norm()
+    assert abs(float(probe_norm) - 1.0) < 1e-4  # clipped to its own max 1
+    logged = wrapper.message_hub.get_scalar('train/grad_norm')
+    assert abs(logged.current() - float(raw)) < 1e-4 * float(raw)

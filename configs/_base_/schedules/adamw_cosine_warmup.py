@@ -14,11 +14,14 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.05),
     # The `fitted` class sensitivity's linear probe on detached features has
     # its own learning rate, to keep up with the features it reads (the
-    # profiles are fitted in closed form). The Gaussians of the `reference`
-    # / `normalized` modes keep the base lr, as in the authors' code; give
-    # them another with a `class_sensitivity` key.
+    # profiles are fitted in closed form), and its own gradient clipping,
+    # so that its loss cannot shrink the detector's step through a shared
+    # norm. The Gaussians of the `reference` / `normalized` modes keep the
+    # base lr, as in the authors' code; give them another with a
+    # `class_sensitivity` key.
     paramwise_cfg=dict(custom_keys={
-        'class_sensitivity.probe': dict(lr_mult=10.0)}),
+        'class_sensitivity.probe': dict(lr_mult=10.0,
+                                        separate_grad_clip=True)}),
     clip_grad=dict(max_norm=1.0, norm_type=2),
 )
 param_scheduler = [
