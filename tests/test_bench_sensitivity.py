@@ -194,12 +194,16 @@ def test_learned_key_position_is_the_argmax_of_the_cls_gaussian():
         1 - np.exp(-0.25 / 2), abs=1e-3)  # sigma 1: nearly flat
     # a profile with a baseline (fitted mode): read through its curves
     fitted = MODELS.build(dict(type='ClassSensitivityEvaluator',
-                               num_classes=3, mode='fitted'))
+                               num_classes=3, in_channels=8,
+                               mode='fitted'))
     with torch.no_grad():
         fitted.mu[:, 0] = torch.tensor([0.0, -0.3, 0.9])
+        fitted.sigma[:, 0] = 1.0
+        fitted.amplitude[:, 0] = 0.5
+        fitted.baseline[:, 0] = 0.5
     prof_fitted = bench.learned_cls_profiles(fitted)
     np.testing.assert_allclose(prof_fitted['key'], prof['key'])
-    # baseline 0.5 + amplitude 0.5 at init: half the Gaussian's contrast
+    # baseline 0.5 + amplitude 0.5: half the Gaussian's contrast
     assert prof_fitted['contrast'][0] == pytest.approx(
         prof['contrast'][0] / 2, abs=1e-3)
     rec = bench.recovery(prof, np.array([0.5, 0.4, 0.8]),
