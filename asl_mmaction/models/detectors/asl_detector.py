@@ -106,13 +106,16 @@ class ASLDetector(BaseModel):
                            data_samples: List) -> list:
         """``predict`` on sub-batches of similar length (``length_buckets``),
         each cut to its longest video; results in the input order."""
-        lengths = masks[:, 0].sum(dim=-1).tolist()
+        # the last valid step + 1 (a mask with holes keeps them)
+        steps_index = torch.arange(1, masks.shape[-1] + 1,
+                                   device=masks.device)
+        lengths = (masks[:, 0] * steps_index).amax(dim=-1).tolist()
         divisor = getattr(self.data_preprocessor, 'pad_divisor', None) or 1
         results = [None] * len(lengths)
         for group in length_buckets(lengths, self.predict_max_padding,
                                     divisor):
-            steps = min(-(-max(int(lengths[i]) for i in group) // divisor) *
-                        divisor, inputs.shape[-1])
+            longest = max(max(int(lengths[i]) for i in group), 1)
+            steps = min(-(-longest // divisor) * divisor, inputs.shape[-1])
             index = torch.as_tensor(group, device=inputs.device)
             feats, feat_masks = self.extract_feat(
                 inputs[index, :, :steps], masks[index, :, :steps])
