@@ -10,7 +10,8 @@ leak would show), eval mode. Videos run through the real
 test dataloader uses (``LengthSortedSampler``: longest first, so a batch
 holds videos of similar length; ``--unsorted`` keeps a random order).
 The detector runs each batch as length buckets (``predict_max_padding``,
-0.1 by default); ``--max-padding none`` runs every batch as one padded call
+``auto`` by default: 0 on the CPU); ``--max-padding 0.1`` allows 10 % extra
+work per call, ``--max-padding none`` runs every batch as one padded call
 (at EPIC size, 16 videos, batch 8 then costs 3.3x batch 1 per video).
 
 Prints videos / second, the speed relative to batch size 1 (timed in the
@@ -111,6 +112,20 @@ def same_predictions(a, b, atol: float) -> bool:
     return bool(close.any(dim=1).all() and close.any(dim=0).all())
 
 
+def unmatched(a, b, atol: float) -> str:
+    """Which detections of ``a`` have no match in ``b``: count, their best
+    score and ``a``'s lowest kept score (near-tied scores at the cut)."""
+    (sa, ca, la), (sb, cb, lb) = a, b
+    if len(ca) == 0 or len(cb) == 0:
+        return f'{len(ca)} vs {len(cb)} detections'
+    gap = torch.maximum((sa[:, None] - sb[None]).abs().amax(dim=-1),
+                        (ca[:, None] - cb[None]).abs())
+    alone = ~((gap <= atol) & (la[:, None] == lb[None])).any(dim=1)
+    return (f'{int(alone.sum())} of {len(ca)} unmatched, best score '
+            f'{float(ca[alone].max()) if alone.any() else 0:.3g}, lowest '
+            f'kept {float(ca.min()):.3g}')
+
+
 def same_order(a, b, atol: float) -> bool:
     (sa, ca, la), (sb, cb, lb) = a, b
     return (sa.shape == sb.shape and torch.equal(la, lb)
@@ -144,8 +159,9 @@ def main(argv=None):
     parser.add_argument('--threads', type=int, default=None,
                         help='torch.set_num_threads (default: torch\'s)')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--max-padding', default='0.1',
-                        help='the detector\'s predict_max_padding, or "none"')
+    parser.add_argument('--max-padding', default='auto',
+                        help='the detector\'s predict_max_padding: a number, '
+                        '"auto" or "none"')
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -156,8 +172,9 @@ def main(argv=None):
     model = randomize_norms(
         MODELS.build(Config.fromfile(osp.join(REPO, size['config'])).model),
         args.seed)
-    model.predict_max_padding = None if args.max_padding == 'none' else \
-        float(args.max_padding)
+    model.predict_max_padding = (
+        None if args.max_padding == 'none' else args.max_padding
+        if args.max_padding == 'auto' else float(args.max_padding))
     model.eval()
     gen = torch.Generator().manual_seed(args.seed)
     if args.size == 'epic':
@@ -194,6 +211,10 @@ def main(argv=None):
         print(f'{size:>6}{len(videos) / seconds:>11.1f}'
               f'{ref_time / seconds:>11.2f}{f"{same}/{len(videos)}":>12}'
               f'{f"{ordered}/{len(videos)}":>12}{mean_preds:>13.1f}')
+        for i, (p, r) in enumerate(zip(preds, ref_preds)):
+            if not same_predictions(p, r, args.atol):
+                print(f'    video {i} ({lengths[i]} steps): '
+                      f'{unmatched(p, r, args.atol)}')
     if not all_same:
         raise SystemExit('predictions differ between batch sizes')
     print(f'every video: the same detections (allclose, atol {args.atol}) '

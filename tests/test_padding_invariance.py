@@ -103,12 +103,12 @@ def test_outputs_on_valid_steps_ignore_the_batch(backbone, neck, train):
                                  length)
 
 
-@pytest.mark.parametrize('max_padding', [None, 0.1, 10.0])
+@pytest.mark.parametrize('max_padding', [None, 'auto', 0.1, 10.0])
 def test_detections_ignore_the_batch_size(max_padding):
     """End to end through the preprocessor and NMS: the detections of a
     video are the same at test batch size 1 and 3, run as one padded batch
-    (None), as length buckets (0.1: here each video apart) or as one
-    bucket (10)."""
+    (None), as length buckets (auto: 0 on the CPU; 0.1: here each video
+    apart) or as one bucket (10)."""
     from asl_mmaction.structures import TADDataSample
     model = build_detector(BACKBONES['convtransformer'], NECKS['identity'])
     model.predict_max_padding = max_padding
@@ -140,11 +140,13 @@ def test_detections_ignore_the_batch_size(max_padding):
 
 def test_length_buckets():
     from asl_mmaction.models.detectors.length_buckets import length_buckets
-    # padded work 2 x 100 <= 1.1 x 195; adding 50 would be 3 x 100 > 1.1 x 245
+    # batch-1 work (lengths rounded up to 4): 52, 100, 96, 48, 48, 12;
+    # 2 x 100 <= 1.1 x 196, but adding 52 would be 3 x 100 > 1.1 x 248
     assert length_buckets([50, 100, 95, 48, 47, 10], 0.1, 4) == [
         [1, 2], [0, 3, 4], [5]]
-    assert length_buckets([32] * 3, 0.0, 32) == [[0, 1, 2]]
-    assert length_buckets([30, 20], 0.0, 32) == [[0], [1]]
-    assert length_buckets([30, 20], 0.7, 32) == [[0, 1]]
+    # 0: only videos of one padded length share a call
+    assert length_buckets([30, 20, 32], 0.0, 32) == [[2, 0, 1]]
+    assert length_buckets([40, 20], 0.0, 32) == [[0], [1]]
+    assert length_buckets([40, 20], 0.5, 32) == [[0, 1]]
     with pytest.raises(ValueError, match='max_padding'):
         length_buckets([3], -1.0)

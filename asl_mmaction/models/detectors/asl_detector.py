@@ -24,17 +24,21 @@ class ASLDetector(BaseModel):
             ``ASLDataPreprocessor``.
         skip_nonfinite (bool): Skip batches whose loss is NaN / inf instead
             of stopping with an error (see ``nonfinite_guard.py``).
-        predict_max_padding (float, optional): At inference, a batch of
-            feature tensors runs as sub-batches of similar length, each cut
-            to its longest video, so that padding adds at most this share
-            of work (``length_buckets.py``; same detections, as the model
-            is padding-invariant). None: one call on the whole batch.
+        predict_max_padding (float | str, optional): At inference, a batch
+            of feature tensors runs as sub-batches of similar length, each
+            cut to its longest video, so that padding adds at most this
+            share of work (``length_buckets.py``; same detections, as the
+            model is padding-invariant). ``'auto'`` (default): 0 on the CPU,
+            where the model's cost grows with the padded length and a batch
+            saves nothing else (videos of one padded length still share a
+            call), 0.1 on other devices, where a batch of short videos
+            costs about as much as one. None: one call on the whole batch.
     """
 
     def __init__(self, backbone: dict, head: dict, neck: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  skip_nonfinite: bool = False,
-                 predict_max_padding: Optional[float] = 0.1,
+                 predict_max_padding: Union[float, str, None] = 'auto',
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='ASLDataPreprocessor')
@@ -49,9 +53,10 @@ class ASLDetector(BaseModel):
         self.neck = MODELS.build(neck) if neck is not None else None
         self.head = MODELS.build(head)
         self.skip_nonfinite = skip_nonfinite
-        if predict_max_padding is not None and predict_max_padding < 0:
-            raise ValueError('ASLDetector: predict_max_padding must be >= 0 '
-                             f'or None, got {predict_max_padding}')
+        if predict_max_padding != 'auto' and predict_max_padding is not \
+                None and not predict_max_padding >= 0:
+            raise ValueError('ASLDetector: predict_max_padding must be >= 0, '
+                             f'"auto" or None, got {predict_max_padding!r}')
         self.predict_max_padding = predict_max_padding
 
     def parse_losses(self, losses: Dict[str, torch.Tensor]):
@@ -111,9 +116,11 @@ class ASLDetector(BaseModel):
                                    device=masks.device)
         lengths = (masks[:, 0] * steps_index).amax(dim=-1).tolist()
         divisor = getattr(self.data_preprocessor, 'pad_divisor', None) or 1
+        max_padding = self.predict_max_padding
+        if max_padding == 'auto':
+            max_padding = 0.0 if inputs.device.type == 'cpu' else 0.1
         results = [None] * len(lengths)
-        for group in length_buckets(lengths, self.predict_max_padding,
-                                    divisor):
+        for group in length_buckets(lengths, max_padding, divisor):
             longest = max(max(int(lengths[i]) for i in group), 1)
             steps = min(-(-longest // divisor) * divisor, inputs.shape[-1])
             index = torch.as_tensor(group, device=inputs.device)

@@ -15,13 +15,13 @@ from typing import List, Sequence
 def length_buckets(lengths: Sequence[int], max_padding: float,
                    divisor: int = 1) -> List[List[int]]:
     """Group videos so that each group's padded work stays within
-    ``(1 + max_padding)`` times its valid work.
+    ``(1 + max_padding)`` times the work of running them one by one (each
+    padded to a multiple of ``divisor`` only, as at batch size 1).
 
     Args:
         lengths (sequence[int]): Valid steps of each video of the batch.
-        max_padding (float): Largest padded / valid work ratio minus 1 a
-            group may have (0: only videos of one padded length share a
-            call).
+        max_padding (float): Largest extra share of work a group may
+            cost (0: only videos of one padded length share a call).
         divisor (int): Group lengths are rounded up to multiples of it (the
             pyramid's coarsest stride), as the preprocessor pads.
 
@@ -33,16 +33,16 @@ def length_buckets(lengths: Sequence[int], max_padding: float,
         raise ValueError(f'max_padding must be >= 0, got {max_padding}')
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     groups: List[List[int]] = []
-    padded, valid = 0, 0
+    padded = 0
+    alone = 0  # the group's work at batch size 1
     for i in order:
-        length = max(int(lengths[i]), 1)
+        own = -(-max(int(lengths[i]), 1) // divisor) * divisor
         if groups:
             work = padded * (len(groups[-1]) + 1)
-            if work <= (1 + max_padding) * (valid + length):
+            if work <= (1 + max_padding) * (alone + own):
                 groups[-1].append(i)
-                valid += length
+                alone += own
                 continue
         groups.append([i])
-        padded = -(-length // divisor) * divisor
-        valid = length
+        padded = alone = own
     return groups
