@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .feature_io import _describe, _open_lazy
+from .feature_io import _describe, stored_array
 from .tad_errors import TADDataError
 
 # Larger than any real clip feature, far below float32 overflow.
@@ -35,21 +35,6 @@ DEFAULT_MAX_ABS = 1e4
 # Rows read at a time, so that a long video is never copied whole.
 _CHUNK_VALUES = 1 << 22
 CACHE_NAME = 'feature_checks.json'
-
-
-def _stored_array(source: dict):
-    """The array as stored (lazily where the format allows): a memory map
-    (.npy), an HDF5 dataset, a tensor (.pt) or an array (.npz)."""
-    if source['fmt'] == 'npz':
-        if not osp.isfile(source['path']):
-            raise TADDataError(f"feature file not found: {source['path']}")
-        with np.load(source['path']) as archive:
-            if source['key'] not in archive.files:
-                raise TADDataError(
-                    f"{source['path']}: no array {source['key']!r} in the "
-                    f'.npz file (it holds {archive.files}); set npz_key')
-            return archive[source['key']]
-    return _open_lazy(source)
 
 
 def _dtype_problem(array) -> Optional[str]:
@@ -92,7 +77,7 @@ def scan_feature_values(source: dict, max_abs: float = DEFAULT_MAX_ABS,
     """
     what = _describe(source) + (f' (video {video})' if video else '')
     try:
-        array = _stored_array(source)
+        array = stored_array(source)
     except TADDataError:
         raise
     except Exception as exc:  # corrupt file, wrong format, ...

@@ -171,6 +171,22 @@ def _open_lazy(source: dict):
     raise AssertionError(fmt)
 
 
+def stored_array(source: dict):
+    """The array as stored (lazily where the format allows): a memory map
+    (.npy), an HDF5 dataset, a tensor (.pt), an unpickled value (.pkl) or
+    an array read from its .npz archive."""
+    if source['fmt'] != 'npz':
+        return _open_lazy(source)
+    if not os.path.isfile(source['path']):
+        raise TADDataError(f"feature file not found: {source['path']}")
+    with np.load(source['path']) as archive:
+        if source['key'] not in archive.files:
+            raise TADDataError(
+                f"{source['path']}: no array {source['key']!r} in the "
+                f'.npz file (it holds {archive.files}); set npz_key')
+        return archive[source['key']]
+
+
 def peek_shape(source: dict) -> Tuple[int, int]:
     """``(T, C)`` of a feature source without reading the values.
 
@@ -199,22 +215,11 @@ def peek_shape(source: dict) -> Tuple[int, int]:
 def load_array(source: dict) -> np.ndarray:
     """The features of one source as ``float32 [T, C]``."""
     try:
-        if source['fmt'] == 'npz':
-            if not os.path.isfile(source['path']):
-                raise TADDataError(f"feature file not found: {source['path']}")
-            with np.load(source['path']) as archive:
-                if source['key'] not in archive.files:
-                    raise TADDataError(
-                        f"{source['path']}: no array {source['key']!r} in the "
-                        f'.npz file (it holds {archive.files}); set npz_key')
-                array = archive[source['key']]
-        elif source['fmt'] == 'pt':
-            array = _open_lazy(source)
+        array = stored_array(source)
+        if source['fmt'] == 'pt':
             array = array.float().numpy() if hasattr(array, 'numpy') else array
         elif source['fmt'] == 'h5':
-            array = _open_lazy(source)[()]
-        else:
-            array = _open_lazy(source)
+            array = array[()]
     except TADDataError:
         raise
     except Exception as exc:
