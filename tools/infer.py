@@ -44,11 +44,11 @@ from tqdm import tqdm
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import asl_mmaction  # noqa: E402,F401
 from asl_mmaction.datasets.feature_io import (make_source,  # noqa: E402
-                                              peek_shape, read_sidecar,
-                                              write_json_atomic)
+                                              peek_shape, read_sidecar)
 from asl_mmaction.datasets.tad_errors import TADDataError  # noqa: E402
 from asl_mmaction.datasets.video_snippets import VIDEO_SUFFIXES  # noqa
 from asl_mmaction.utils import trusted_checkpoints  # noqa: E402
+from asl_mmaction.utils.atomic_files import atomic_write_json  # noqa: E402
 from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 from mmaction.registry import MODELS, TRANSFORMS  # noqa: E402
 
@@ -317,7 +317,7 @@ def run(argv=None) -> Dict[str, list]:
     detections = {name: r['detections'] for name, r in results.items()}
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        write_json_atomic(args.out, detections)
+        atomic_write_json(detections, args.out, indent=1)
         print(f'detections written to {args.out}')
     if args.show:
         for path in draw(results, args.out, classes):

@@ -24,8 +24,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
 
-from asl_mmaction.datasets.feature_io import (read_sidecar, sidecar_path,
-                                              write_json_atomic)
+from asl_mmaction.datasets.feature_io import read_sidecar, sidecar_path
 from asl_mmaction.datasets.tad_errors import TADDataError
 from asl_mmaction.datasets.video_snippets import (VIDEO_SUFFIXES,
                                                   SnippetFrameSource,
@@ -33,6 +32,7 @@ from asl_mmaction.datasets.video_snippets import (VIDEO_SUFFIXES,
                                                   VideoFrameReader)
 from asl_mmaction.models.video_encoders.pooling import pool_snippet_features
 from asl_mmaction.utils import trusted_checkpoints
+from asl_mmaction.utils.atomic_files import atomic_write_json
 from asl_mmaction.utils.cli import ToolError
 
 INIT_TO_DECODER = {'DecordInit': 'decord', 'OpenCVInit': 'opencv',
@@ -289,7 +289,7 @@ def save_features(path: str, feats: np.ndarray, meta: dict) -> None:
     finally:
         if osp.exists(tmp):  # a failed write leaves no partial file
             os.remove(tmp)
-    write_json_atomic(sidecar_path(path), meta)
+    atomic_write_json(meta, sidecar_path(path), indent=1)
 
 
 def extract_videos(extractor: RecognizerFeatureExtractor,

@@ -21,12 +21,12 @@ which may be read-only or shared.
 import json
 import os
 import os.path as osp
-import tempfile
 import time
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from asl_mmaction.utils.atomic_files import atomic_write_json
 from .feature_io import _describe, stored_array
 from .tad_errors import TADDataError
 
@@ -170,12 +170,7 @@ class FeatureCheckCache:
     def save(self) -> None:
         if not self.path:
             return
-        folder = osp.dirname(osp.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-        with os.fdopen(fd, 'w') as f:
-            json.dump(self.entries, f)
-        os.replace(tmp, self.path)
+        atomic_write_json(self.entries, self.path)
 
 
 def check_dataset_feature_values(dataset, cache_file: Optional[str] = None,

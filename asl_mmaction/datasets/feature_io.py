@@ -277,14 +277,6 @@ def read_sidecar(feature_path: str) -> Optional[dict]:
     return meta
 
 
-def write_json_atomic(path: str, data: dict) -> None:
-    """Write ``data`` as JSON under a temporary name, then rename."""
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
-
-
 def check_feature_grid(feature_path: str, fps: Optional[float],
                        feat_stride: float, num_frames: float) -> None:
     """Raise when the sidecar of ``feature_path`` (if any) records another

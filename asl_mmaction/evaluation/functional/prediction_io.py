@@ -21,30 +21,13 @@ scores [K], labels [K] int)``):
 official Ego4D and ActivityNet tools write before packing.
 """
 import json
-import os
-import os.path as osp
-import tempfile
 from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from asl_mmaction.utils.atomic_files import atomic_write_json
+
 PREDICTION_FORMATS = ('ego4d_mq', 'actionformer')
-
-
-def atomic_write_json(obj, path: str) -> None:
-    """Write JSON through a temporary file in the same folder, then rename,
-    so a reader never sees a half-written file."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.json', dir=folder)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _entries(pred: dict, video: str, classes: Optional[Sequence[str]],

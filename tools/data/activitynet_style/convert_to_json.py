@@ -20,8 +20,6 @@ follows the class rule of docs/datasets.md. Videos without a duration in
 ``duration_from_features=True``).
 """
 import argparse
-import json
-import os
 import os.path as osp
 import sys
 
@@ -36,6 +34,7 @@ from asl_mmaction.datasets.charades_annotations import \
 from asl_mmaction.datasets.tad_errors import TADDataError  # noqa: E402
 from asl_mmaction.datasets.thumos_annotations import (  # noqa: E402
     read_multithumos_txt, read_thumos14_txt)
+from asl_mmaction.utils.atomic_files import atomic_write_json  # noqa: E402
 from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 
@@ -84,9 +83,7 @@ def main(argv=None) -> int:
                                     args.video_info)
     data = records_to_activitynet_json(records, classes,
                                        version=f'{args.dataset}-converted')
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    with open(args.out, 'w') as f:
-        json.dump(data, f)
+    atomic_write_json(data, args.out)
     n_seg = sum(len(v['annotations']) for v in data['database'].values())
     print(f"wrote {len(data['database'])} videos, {n_seg} segments, "
           f'{len(classes)} classes to {args.out}')

@@ -10,7 +10,6 @@ Each CSV's split comes from its name. Durations and fps come from the
 video info file; labels are the class keys of ``--class-file``.
 """
 import argparse
-import json
 import os.path as osp
 import sys
 
@@ -20,6 +19,7 @@ from asl_mmaction.datasets.annotation_files import \
     load_class_names  # noqa: E402
 from asl_mmaction.datasets.epic_annotations import (  # noqa: E402
     parse_csv, read_video_info, records_to_actionformer_json)
+from asl_mmaction.utils.atomic_files import atomic_write_json  # noqa: E402
 from asl_mmaction.utils.cli import add_debug_arg, run_main  # noqa: E402
 
 
@@ -38,8 +38,7 @@ def main(argv=None) -> int:
         records += parse_csv(path, args.task, info)
     data = records_to_actionformer_json(records,
                                         load_class_names(args.class_file))
-    with open(args.out, 'w') as f:
-        json.dump(data, f)
+    atomic_write_json(data, args.out)
     n_seg = sum(len(v['annotations']) for v in data['database'].values())
     print(f"wrote {len(data['database'])} videos, {n_seg} segments to "
           f'{args.out}')
