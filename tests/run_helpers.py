@@ -23,6 +23,19 @@ ACTIONFORMER_DEMO = REPO / 'configs' / 'actionformer' / 'actionformer_demo.py'
 LOSS_KEYS = ('loss', 'loss_cls', 'loss_reg')
 
 
+def load_script(path, name: Optional[str] = None):
+    """A script of the repository (a tool or a bench: ``path`` absolute or
+    relative to the repository root) imported as a module, to call its
+    ``main`` in process."""
+    import importlib.util
+    path = REPO / path
+    spec = importlib.util.spec_from_file_location(name or path.stem,
+                                                  str(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now (for torchrun's rendezvous)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

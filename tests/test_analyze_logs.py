@@ -1,5 +1,4 @@
 """tools/analyze_logs.py and the JSON-log reader behind it."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -15,16 +14,13 @@ from asl_mmaction.visualization.training_curves import (available_keys,
                                                         plot_curves,
                                                         resolve_key,
                                                         train_time_stats)
+from run_helpers import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'tool_analyze_logs', REPO / 'tools' / 'analyze_logs.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/analyze_logs.py', 'tool_analyze_logs')
 
 
 def write_log(path, epochs=3, iters_per_epoch=20, interval=10, seed=0,

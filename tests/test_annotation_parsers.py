@@ -151,11 +151,9 @@ def test_indexed_class_lists(tmp_path):
 def test_eval_tool_reads_the_official_ego4d_moments_files(tmp_path):
     """tools/eval_predictions.py scores against moments_val.json, which the
     dataset reads (sorted label names, every annotator's segment)."""
-    from test_eval_predictions import TOOL  # noqa: F401 (same tool)
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('eval_predictions', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    from run_helpers import load_script
+    from test_eval_predictions import TOOL
+    tool = load_script(TOOL, 'eval_predictions')
 
     clips = json.loads(shared_file(EGO4D_CLIPS).read_text())
     moments = clips_to_moments(clips)

@@ -5,7 +5,6 @@ and skip without them; the smoke run trains ActionFormer and full ASL for
 one epoch on six short videos through the real Runner, metric, checkpoint
 reading and plotting tool.
 """
-import importlib.util
 import json
 import os.path as osp
 
@@ -13,16 +12,13 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from run_helpers import load_script
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def _load(name):
-    path = osp.join(REPO, 'bench', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'bench_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(osp.join(REPO, 'bench', f'{name}.py'), f'bench_{name}')
 
 
 semi_real_data = _load('semi_real_data')

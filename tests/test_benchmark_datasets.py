@@ -230,13 +230,8 @@ def test_charades_odd_rows(tmp_path, monkeypatch):
 
 
 def test_multithumos_and_charades_converted_to_json(tmp_path):
-    import importlib.util
-    from run_helpers import REPO
-    spec = importlib.util.spec_from_file_location(
-        'convert_to_json',
-        REPO / 'tools' / 'data' / 'activitynet_style' / 'convert_to_json.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    from run_helpers import load_script
+    tool = load_script('tools/data/activitynet_style/convert_to_json.py')
     ann_dir, class_list, info, durations = multithumos_files(tmp_path / 'mt')
     out = tmp_path / 'multithumos.json'
     assert tool.main([str(ann_dir), '--dataset', 'multithumos',

@@ -6,7 +6,6 @@ tIoU set, and ``tools/check_dataset.py`` reports their statistics.
 Only the model width, the epochs and the warm-up are shrunk; the data
 pipeline, the dataset options and the metric are the configs' own.
 """
-import importlib.util
 import json
 import textwrap
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from benchmark_fixtures import (ANET_CLASSES, activitynet_file,
                                 charades_files, i3d_like_features,
                                 multithumos_files, per_second_h5)
-from run_helpers import REPO, run_tool, train_scalars
+from run_helpers import REPO, load_script, run_tool, train_scalars
 
 THUMOS_CLASSES = ('BaseballPitch', 'BasketballDunk', 'Billiards',
                   'CleanAndJerk', 'CliffDiving', 'CricketBowling',
@@ -143,11 +142,7 @@ def tiny_config(tmp_path: Path, config: str, data_root: Path) -> Path:
 
 @pytest.fixture(scope='module')
 def check_dataset():
-    spec = importlib.util.spec_from_file_location(
-        'check_dataset', REPO / 'tools' / 'check_dataset.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/check_dataset.py')
 
 
 @pytest.mark.parametrize('name', list(BENCHMARKS))

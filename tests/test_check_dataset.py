@@ -1,5 +1,4 @@
 """tools/check_dataset.py on a config over real clips + generated features."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -8,16 +7,14 @@ import pytest
 
 from asl_mmaction.utils.cli import run_main
 from dataset_fixtures import features_for_clips, small_ego4d_file
+from run_helpers import load_script
 
 TOOL = Path(__file__).resolve().parents[1] / 'tools' / 'check_dataset.py'
 
 
 @pytest.fixture(scope='module')
 def check_dataset():
-    spec = importlib.util.spec_from_file_location('check_dataset', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TOOL)
 
 
 def write_config(tmp_path, ann):

@@ -1,6 +1,5 @@
 """The annotation converters on the real files: round trips keep counts."""
 import csv
-import importlib.util
 import json
 from collections import Counter
 from pathlib import Path
@@ -8,16 +7,13 @@ from pathlib import Path
 import pytest
 
 from dataset_fixtures import EGO4D_CLIPS, EPIC_DIR, shared_file
+from run_helpers import load_script
 
 TOOLS = Path(__file__).resolve().parents[1] / 'tools' / 'data'
 
 
 def tool(relpath):
-    spec = importlib.util.spec_from_file_location(
-        Path(relpath).stem, TOOLS / relpath)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    return load_script(TOOLS / relpath).main
 
 
 def summary(clips):

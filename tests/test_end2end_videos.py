@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from mmaction.registry import DATASETS, MODELS
 
-from run_helpers import run_tool
+from run_helpers import load_script, run_tool
 from video_fixtures import (SLOWFAST_TINY, SLOWFAST_TINY_CHANNELS,
                             SWIN_TINY, SWIN_TINY_CHANNELS, VIT_TINY,
                             VIT_TINY_CHANNELS, X3D_TINY, X3D_TINY_CHANNELS,
@@ -277,7 +277,6 @@ def test_infer_tool_detects_in_videos_with_an_end_to_end_model(
         video_data, tmp_path):
     """tools/infer.py CONFIG CKPT video.mp4 with an end-to-end config: the
     test pipeline reads the video's snippets, no extractor needed."""
-    import importlib.util
     cfg = tiny_config(X3D_FROZEN, video_data['root'], tmp_path / 'work',
                       X3D_TINY, X3D_TINY_CHANNELS, None)
     path = tmp_path / 'e2e.py'
@@ -286,10 +285,7 @@ def test_infer_tool_detects_in_videos_with_an_end_to_end_model(
     ckpt = tmp_path / 'e2e.pth'
     torch.save(dict(state_dict=model.state_dict(),
                     meta=dict(dataset_meta=dict(classes=CLASSES))), ckpt)
-    spec = importlib.util.spec_from_file_location(
-        'infer_e2e', str(REPO / 'tools' / 'infer.py'))
-    infer = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(infer)
+    infer = load_script('tools/infer.py', 'infer_e2e')
     video = video_data['root'] / 'videos' / 'val_a.mp4'
     out = tmp_path / 'dets.json'
     dets = infer.run([str(path), str(ckpt), str(video), '--top-k', '4',

@@ -1,6 +1,5 @@
 """tools/eval_predictions.py and the annotation readers it relies on."""
 import csv
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,16 +11,14 @@ import pytest
 from asl_mmaction.evaluation.functional import (dump_predictions,
                                                 read_tad_annotations,
                                                 timestamp_to_seconds)
+from run_helpers import load_script
 
 TOOL = Path(__file__).resolve().parents[1] / 'tools' / 'eval_predictions.py'
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('eval_predictions', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TOOL)
 
 
 def _ego4d_json(path):

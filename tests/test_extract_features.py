@@ -2,7 +2,6 @@
 recognizer configs with random weights: shapes and grid, which frames each
 feature comes from, batching, resuming, a broken video, several processes,
 and the datasets reading the result."""
-import importlib.util
 import os
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import torch.nn as nn
 from mmaction.registry import DATASETS, MODELS
 
 from asl_mmaction.utils.cli import run_main
-from run_helpers import kill_tree, tool_env
+from run_helpers import kill_tree, load_script, tool_env
 from video_fixtures import (GREY_STEP, X3D_TINY_CHANNELS, frame_index_of,
                             load_sidecar, num_steps, write_actionformer_json,
                             write_recognizer, write_video)
@@ -24,15 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 LENGTHS = {'clip_a': 70, 'clip_b': 45}  # frames at 30 fps
 
 
-def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(
-        name, str(REPO / 'tools' / f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-extract_tool = load_tool('extract_features')
+extract_tool = load_script('tools/extract_features.py')
 
 
 @pytest.fixture(scope='module')

@@ -1,7 +1,6 @@
 """tools/infer.py from video files: features extracted through a recognizer
 (then reused), detections printed and written as JSON, timeline PNGs; the
 grid read from sidecars; MMAction2 .pkl features; channel checks."""
-import importlib.util
 import json
 import textwrap
 from pathlib import Path
@@ -14,22 +13,14 @@ from mmengine.config import Config
 from mmaction.registry import MODELS
 
 from asl_mmaction.utils.cli import run_main
-from run_helpers import run_tool
+from run_helpers import load_script, run_tool
 from video_fixtures import X3D_TINY_CHANNELS, write_recognizer, write_video
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = [f'demo_action_{i}' for i in range(6)]
 
 
-def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f'{name}_under_test', str(REPO / 'tools' / f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-infer_tool = load_tool('infer')
+infer_tool = load_script('tools/infer.py', 'infer_under_test')
 
 
 @pytest.fixture(scope='module')

@@ -91,11 +91,9 @@ def test_fuse_predictions_names_missing_videos():
 def test_eval_tool_fuses_class_agnostic_predictions(tmp_path):
     """Class-agnostic detections on the right segments score 1.0 once the
     video scores name the right class, and less when they do not."""
-    import importlib.util
+    from run_helpers import load_script
     from test_eval_predictions import TOOL
-    spec = importlib.util.spec_from_file_location('eval_predictions', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script(TOOL, 'eval_predictions')
 
     database = {
         'a1': dict(subset='validation', duration=50.0, annotations=[

@@ -203,13 +203,8 @@ def test_perfect_predictions_score_one_at_every_tiou(thumos_json):
 def test_release_files_converted_to_json(thumos_json, tmp_path):
     """tools/data/activitynet_style/convert_to_json.py: the text files of
     both splits -> one JSON that reads like ActionFormer's."""
-    import importlib.util
-    from run_helpers import REPO
-    spec = importlib.util.spec_from_file_location(
-        'convert_to_json',
-        REPO / 'tools' / 'data' / 'activitynet_style' / 'convert_to_json.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    from run_helpers import load_script
+    tool = load_script('tools/data/activitynet_style/convert_to_json.py')
     write_release_files(thumos_json, tmp_path / 'annotation')
     out = tmp_path / 'converted.json'
     assert tool.main([str(tmp_path / 'annotation'), '--dataset', 'thumos14',

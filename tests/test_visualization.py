@@ -1,6 +1,5 @@
 """Timeline, sensitivity-curve and architecture plots, and tools/visualize.py.
 """
-import importlib.util
 import json
 from pathlib import Path
 
@@ -21,17 +20,14 @@ from asl_mmaction.visualization.timeline import (assign_lanes,
                                                  normalize_video,
                                                  safe_file_name,
                                                  select_predictions)
+from run_helpers import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ('take', 'put', 'open', 'close')
 
 
 def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'tool_{name}', REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f'tools/{name}.py', f'tool_{name}')
 
 
 def assert_png(path, min_size=(50, 50)):
