@@ -181,5 +181,6 @@ def test_metric_fuses_before_scoring(tmp_path):
         TADMetric(score_fusion=dict(topk=2))
     del cuhk['results']['a2']
     score_file.write_text(json.dumps(cuhk))
-    with pytest.raises(TADDataError, match='video a2 has no class scores'):
+    with pytest.raises(TADDataError, match=r"1 predicted videos have no "
+                                           r"class scores in .*\['a2'\]"):
         score(2)

@@ -26,7 +26,7 @@ from mmengine.structures import BaseDataElement
 from mmaction.registry import METRICS
 
 from ...datasets.tad_errors import TADDataError
-from ...post_processing.score_fusion import (fuse_video_scores,
+from ...post_processing.score_fusion import (fuse_predictions,
                                               read_video_scores)
 from ..functional import (SegmentSet, average_precision, dump_predictions,
                           duplicate_gt_mask, pair_up, topk_recall)
@@ -261,7 +261,7 @@ class TADMetric(BaseMetric):
         results = list(unique.values())
         classes = (self.dataset_meta or {}).get('classes')
         if self.score_fusion is not None:
-            results = [self.fuse(r, classes) for r in results]
+            results = self.fuse(results, classes)
         if self.outfile_prefix:
             self.dump(results, classes)
         if self.format_only:
@@ -297,25 +297,22 @@ class TADMetric(BaseMetric):
                         len(class_ids))
         return metrics
 
-    def fuse(self, result: dict, classes) -> dict:
-        """``result`` with its detections labelled by the video's classes
-        of the score file (``score_fusion``)."""
+    def fuse(self, results: List[dict], classes) -> List[dict]:
+        """``results`` with their detections labelled by each video's
+        classes of the score file (``score_fusion``)."""
+        score_file = self.score_fusion['score_file']
         if self._video_scores is None:  # read once, in the class order
-            self._video_scores = read_video_scores(
-                self.score_fusion['score_file'], classes)
-        name = result['video_name']
-        scores = self._video_scores.get(name)
-        if scores is None:
-            raise TADDataError(
-                f'TADMetric: video {name} has no class scores in '
-                f'{self.score_fusion["score_file"]} (its videos look like '
-                f'{list(self._video_scores)[:3]})')
-        segments, fused, labels = fuse_video_scores(
-            result['pred_segments'], result['pred_scores'], scores,
+            self._video_scores = read_video_scores(score_file, classes)
+        fused = fuse_predictions(
+            {r['video_name']: dict(segments=r['pred_segments'],
+                                   scores=r['pred_scores'])
+             for r in results}, self._video_scores,
             self.score_fusion.get('topk', 2),
-            self.score_fusion.get('max_detections', 200))
-        return dict(result, pred_segments=segments, pred_scores=fused,
-                    pred_labels=labels)
+            self.score_fusion.get('max_detections', 200), source=score_file)
+        return [dict(r, pred_segments=fused[r['video_name']]['segments'],
+                     pred_scores=fused[r['video_name']]['scores'],
+                     pred_labels=fused[r['video_name']]['labels'])
+                for r in results]
 
     def dump(self, results: List[dict], classes) -> str:
         """Write the predictions to ``{outfile_prefix}.json``; returns it."""
